@@ -1,0 +1,88 @@
+/**
+ * Reads Parley's settings from the environment (item 11 of the core issue).
+ * Everything else (several providers, aliases, fallbacks) comes from the optional
+ * PARLEY_CONFIG file, see ./file.ts.
+ */
+import { resolve } from 'node:path';
+
+export interface Settings {
+  port: number;
+  host: string;
+  logLevel: string;
+  dataDir: string;
+  configFile?: string;
+  /** Upstream OpenAI (or compatible) account given by environment variables. */
+  openaiApiKey?: string;
+  openaiBaseUrl: string;
+  defaultModel: string;
+  /** Client keys accepted on the chat routes (besides database keys). */
+  apiKeys: string[];
+  bodyLimitBytes: number;
+  /** Upstream time to response headers, and idle time between body chunks. */
+  upstreamFirstByteTimeoutMs: number;
+  upstreamIdleTimeoutMs: number;
+  /** How long SIGTERM waits for in-flight streams before closing them. */
+  shutdownGraceMs: number;
+  /** Delay between the built-in model's tokens, so it visibly streams. */
+  builtinTokenDelayMs: number;
+  /** Log prompt and completion text (off: only sizes and counts are logged). */
+  logContent: boolean;
+  /**
+   * Which request fields reach OpenAI-compatible upstreams: "passthrough" forwards every field,
+   * "allowlist" only the OpenAI protocol's (plus each provider's extraParams), "auto" (default)
+   * uses the allow-list for Vapi requests and passes everything through for the rest.
+   */
+  upstreamFields: 'auto' | 'allowlist' | 'passthrough';
+}
+
+export class SettingsError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new SettingsError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string): boolean {
+  return /^(1|true|yes|on)$/i.test(env[name] ?? '');
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], dflt: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!(values as readonly string[]).includes(raw)) throw new SettingsError(`${name} must be one of ${values.join(', ')}; got "${raw}"`);
+  return raw as T;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const port = int(env, 'PORT', 8000);
+  if (port > 65535) throw new SettingsError(`PORT must be at most 65535, got ${port}`);
+  const level = env.LOG_LEVEL ?? env.PARLEY_LOG_LEVEL ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new SettingsError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "${level}"`);
+  }
+  return {
+    port,
+    host: env.HOST || '127.0.0.1',
+    logLevel: level,
+    dataDir: resolve(env.PARLEY_DATA_DIR || './data'),
+    configFile: env.PARLEY_CONFIG || undefined,
+    openaiApiKey: env.OPENAI_API_KEY || undefined,
+    openaiBaseUrl: (env.OPENAI_BASE_URL || 'https://api.openai.com/v1').replace(/\/+$/, ''),
+    defaultModel: env.DEFAULT_MODEL || 'gpt-4o-mini',
+    apiKeys: (env.PARLEY_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
+    bodyLimitBytes: int(env, 'PARLEY_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
+    upstreamFirstByteTimeoutMs: int(env, 'UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 600_000, 1),
+    upstreamIdleTimeoutMs: int(env, 'UPSTREAM_IDLE_TIMEOUT_MS', 120_000, 1),
+    shutdownGraceMs: int(env, 'PARLEY_SHUTDOWN_GRACE_MS', 10_000),
+    builtinTokenDelayMs: int(env, 'PARLEY_BUILTIN_TOKEN_DELAY_MS', 15),
+    logContent: bool(env, 'PARLEY_LOG_CONTENT'),
+    upstreamFields: oneOf(env, 'PARLEY_UPSTREAM_FIELDS', ['auto', 'allowlist', 'passthrough'] as const, 'auto'),
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

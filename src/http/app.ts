@@ -1,0 +1,148 @@
+/**
+ * Builds the HTTP server: Fastify with the OpenAI schemas, request ids, auth, the routes,
+ * errors in OpenAI's envelope, and the OpenAPI document with Swagger UI at /docs.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Settings } from '../config/env.js';
+import type { Authenticator } from '../auth/keys.js';
+import { ChatPipeline } from '../pipeline/chat.js';
+import { newContext, type ChatContext } from '../pipeline/context.js';
+import { ApiError } from '../protocol/errors.js';
+import { openaiSchemas } from '../protocol/schemas.js';
+import type { Router } from '../routing/router.js';
+import type { UsageSink } from '../usage/record.js';
+import { sendApiError, toApiError } from './errors.js';
+import { Lifecycle } from './lifecycle.js';
+import { ChatRecorder } from './record.js';
+import { chatRoutes } from './routes/chat.js';
+import { healthRoutes } from './routes/health.js';
+import { modelRoutes } from './routes/models.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    chat: ChatContext | null;
+  }
+  interface FastifyContextConfig {
+    /** Set on the chat routes: which route the usage record names. */
+    chat?: 'openai' | 'vapi';
+    /** Set on other routes that need a client key. */
+    auth?: boolean;
+  }
+}
+
+export interface AppDeps {
+  settings: Settings;
+  router: Router;
+  auth: Authenticator;
+  usage: UsageSink;
+  logger?: FastifyServerOptions['logger'] | false;
+  /** Extra routes (GraphQL, …) registered by other capabilities. */
+  plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
+}
+
+export interface ParleyApp {
+  app: FastifyInstance;
+  pipeline: ChatPipeline;
+  lifecycle: Lifecycle;
+}
+
+/** A client-supplied x-request-id is echoed when it is short and plain; otherwise Parley makes one. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
+  const { settings } = deps;
+  const app = Fastify({
+    logger:
+      deps.logger === false
+        ? false
+        : (deps.logger ?? {
+            level: settings.logLevel,
+            redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey'], censor: '[redacted]' },
+          }),
+    bodyLimit: settings.bodyLimitBytes,
+    // One log line per chat request (http/record.ts) instead of two per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
+    },
+    return503OnClosing: false,
+    ajv: {
+      customOptions: {
+        // The body goes upstream as the client sent it: no stripped fields, no coerced types, no injected defaults.
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: false,
+        allErrors: false,
+        strict: false,
+        discriminator: true,
+        validateFormats: false,
+      },
+    },
+  });
+  const lifecycle = new Lifecycle();
+  const pipeline = new ChatPipeline({ router: deps.router, settings });
+  const recorder = new ChatRecorder(deps.usage);
+
+  for (const schema of Object.values(openaiSchemas)) app.addSchema(schema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Parley',
+        version: '0.1.0',
+        description:
+          'A self-hosted gateway that speaks the OpenAI Chat Completions protocol. Point any OpenAI client at it; Vapi voice agents can use it as a Custom LLM.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A Parley API key (PARLEY_API_KEYS or a database key).' } } },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.decorateRequest('chat', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    const cfg = request.routeOptions.config;
+    if (cfg.chat) request.chat = newContext(request.id, cfg.chat, performance.now());
+    if (lifecycle.phase === 'shutting_down' && request.url !== '/health') {
+      throw new ApiError(503, 'Parley is shutting down; retry on another instance.', 'service_unavailable', 'shutting_down');
+    }
+    if (cfg.chat || cfg.auth) {
+      const principal = await deps.auth.authenticate(request.headers.authorization);
+      if (request.chat) request.chat.principal = principal;
+    }
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const e = toApiError(err as Error, request);
+    if (e.status >= 500) request.log.error({ err }, 'unhandled error');
+    const ctx = request.chat;
+    if (ctx) {
+      ctx.status = e.status;
+      ctx.errorType = e.type;
+      ctx.stream = (request.body as { stream?: unknown } | undefined)?.stream === true;
+      ctx.requestedModel = typeof (request.body as { model?: unknown } | undefined)?.model === 'string' ? (request.body as { model: string }).model : null;
+      recorder.finish(request, ctx);
+    }
+    return sendApiError(reply, e);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendApiError(reply, new ApiError(404, `Unknown request URL: ${request.method} ${request.url.split('?')[0]}. Please check the URL for typos.`, 'invalid_request_error', 'unknown_url')),
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  healthRoutes(app, lifecycle);
+  modelRoutes(app, deps.router);
+  chatRoutes(app, pipeline, recorder);
+  for (const plugin of deps.plugins ?? []) await plugin(app);
+
+  return { app, pipeline, lifecycle };
+}

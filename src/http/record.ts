@@ -1,0 +1,39 @@
+/**
+ * Ends a chat request's bookkeeping: one log line and one usage record, exactly once,
+ * whether it succeeded, failed validation or auth, or the client left.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { ChatContext } from '../pipeline/context.js';
+import { toRecord } from '../pipeline/context.js';
+import type { UsageSink } from '../usage/record.js';
+
+export class ChatRecorder {
+  constructor(private readonly sink: UsageSink) {}
+
+  finish(request: FastifyRequest, ctx: ChatContext): void {
+    if (ctx.recorded) return;
+    ctx.recorded = true;
+    const record = toRecord(ctx, performance.now());
+    // No prompt text, no key: ids, sizes and timings only.
+    request.log.info(
+      {
+        route: record.route,
+        key: record.keyId,
+        model: record.requestedModel,
+        provider: record.provider,
+        upstreamModel: record.upstreamModel,
+        stream: record.stream,
+        status: record.status,
+        errorType: record.errorType ?? undefined,
+        tokens: record.totalTokens ?? undefined,
+        ttftMs: record.ttftMs ?? undefined,
+        durationMs: record.durationMs,
+        clientAborted: record.clientAborted || undefined,
+        fallback: record.fallback || undefined,
+        vapi: record.vapi ?? undefined,
+      },
+      'chat',
+    );
+    this.sink.record(record);
+  }
+}

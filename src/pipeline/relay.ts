@@ -1,0 +1,91 @@
+/**
+ * Relays a provider's stream to the client with the least work: each upstream `data`
+ * payload is written as received. Only chunks that mention a usage object are parsed,
+ * to count tokens, and the usage-only chunk Parley asked for is dropped when the client
+ * did not ask for it. Headers go out with the first chunk, so a failure before it can
+ * still answer with a proper HTTP status.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Usage } from '../protocol/chat.js';
+import { errorBody } from '../protocol/errors.js';
+import { endWithDone, endWithError, startSse, writeData } from '../http/sse.js';
+import type { ChatContext } from './context.js';
+
+/** Abort reason when shutdown's grace period ends: the client gets an error event, not a cut connection. */
+export const SHUTDOWN = Object.assign(new Error('Parley is shutting down; the stream was ended before it finished.'), { type: 'service_unavailable', code: 'shutting_down' });
+
+const HAS_USAGE = /"usage"\s*:\s*\{/;
+
+export interface RelayOptions {
+  includeUsage: boolean;
+  signal: AbortSignal;
+}
+
+/**
+ * Returns once the stream has ended. Throws only when it fails before its first chunk
+ * (nothing sent yet: the caller answers with an HTTP error). Later failures end the
+ * stream with an error event and are noted on `ctx`.
+ */
+export async function relayStream(res: ServerResponse, events: AsyncIterable<string>, ctx: ChatContext, opts: RelayOptions): Promise<void> {
+  let started = false;
+  let done = false;
+  try {
+    for await (const data of events) {
+      if (data === '[DONE]') {
+        done = true;
+        break;
+      }
+      let write = true;
+      if (HAS_USAGE.test(data)) {
+        const chunk = JSON.parse(data) as { usage?: Usage | null; choices?: unknown[] };
+        if (chunk.usage) ctx.usage = chunk.usage;
+        if (!opts.includeUsage && Array.isArray(chunk.choices) && chunk.choices.length === 0) write = false;
+      }
+      if (!started) {
+        startSse(res, ctx.requestId);
+        started = true;
+        ctx.status = 200;
+        ctx.ttftMs = Math.round((performance.now() - ctx.start) * 1000) / 1000;
+      }
+      if (data.startsWith('{"error"')) {
+        // The upstream's own mid-stream error event: pass it on and end as it did.
+        ctx.errorType = errorTypeOf(data);
+        endWithError(res, JSON.parse(data));
+        return;
+      }
+      if (write) await writeData(res, data, opts.signal);
+    }
+  } catch (err) {
+    if (opts.signal.aborted && opts.signal.reason !== SHUTDOWN) {
+      ctx.clientAborted = !res.writableEnded;
+      if (!started) ctx.status = 499;
+      if (!res.destroyed) res.destroy();
+      return;
+    }
+    if (opts.signal.reason === SHUTDOWN) err = SHUTDOWN;
+    if (!started) throw err;
+    const e = err as { type?: string; code?: string | null; message?: string };
+    ctx.errorType = e.type ?? 'server_error';
+    endWithError(res, errorBody(e.message ?? 'The upstream stream failed', (e.type as never) ?? 'server_error', e.code ?? 'stream_error'));
+    return;
+  }
+  if (!started) {
+    startSse(res, ctx.requestId);
+    ctx.status = 200;
+  }
+  if (done) {
+    endWithDone(res);
+  } else {
+    ctx.errorType = 'upstream_error';
+    endWithError(res, errorBody('The upstream closed the stream before it finished.', 'upstream_error', 'upstream_stream_incomplete'));
+  }
+}
+
+function errorTypeOf(data: string): string {
+  try {
+    const t = (JSON.parse(data) as { error?: { type?: unknown } }).error?.type;
+    return typeof t === 'string' ? t : 'upstream_error';
+  } catch {
+    return 'upstream_error';
+  }
+}

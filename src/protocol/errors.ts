@@ -1,0 +1,135 @@
+/**
+ * OpenAI's error envelope, the one shape every Parley error takes on the chat routes:
+ * {"error":{"message","type","param","code"}}. Status codes and `type` values follow
+ * what api.openai.com returns, so SDK error classes (BadRequestError, …) map correctly.
+ */
+import type { ErrorObject } from 'ajv';
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'server_error'
+  | 'upstream_error'
+  | 'timeout_error'
+  | 'service_unavailable';
+
+export interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** An error that already knows its HTTP status and OpenAI envelope. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: ErrorType,
+    readonly code: string | null = null,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+  }
+
+  toBody(): ErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export function errorBody(message: string, type: ErrorType, code: string | null = null, param: string | null = null): ErrorBody {
+  return { error: { message, type, param, code } };
+}
+
+/** "/messages/0/content" → "messages.[0].content", as OpenAI writes `param`. */
+export function paramFromPointer(pointer: string): string | null {
+  if (!pointer) return null;
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : p))
+    .join('.');
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'boolean') return 'a boolean';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a decimal';
+  return typeof value;
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let cur = root;
+  for (const part of pointer.split('/').slice(1)) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/**
+ * Ajv reports every branch of a oneOf; the most useful error is the one that reached
+ * deepest into the document, so a bad `messages[2].tool_calls[0].function` names that
+ * field rather than "must match exactly one schema" on `messages[2]`.
+ */
+export function pickAjvError(errors: ErrorObject[]): ErrorObject {
+  let best = errors[0]!;
+  const depth = (e: ErrorObject) =>
+    e.instancePath.split('/').length + (e.keyword === 'required' || e.keyword === 'additionalProperties' ? 1 : 0);
+  for (const e of errors) {
+    if (depth(e) > depth(best) || (depth(e) === depth(best) && best.keyword === 'oneOf' && e.keyword !== 'oneOf')) best = e;
+  }
+  return best;
+}
+
+/** Turns an Ajv validation failure of the request body into OpenAI's 400. */
+export function validationError(errors: ErrorObject[], body: unknown): ApiError {
+  const e = pickAjvError(errors);
+  let pointer = e.instancePath;
+  let message: string;
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required':
+      pointer = `${pointer}/${String(p.missingProperty)}`;
+      message = `Missing required parameter: '${paramFromPointer(pointer)}'.`;
+      break;
+    case 'type': {
+      const got = describe(valueAt(body, pointer));
+      message = `Invalid type for '${paramFromPointer(pointer) ?? 'body'}': expected ${String(p.type).replace(/,/g, ' or ')}, but got ${got} instead.`;
+      break;
+    }
+    case 'discriminator': {
+      const tag = String(p.tag);
+      pointer = `${pointer}/${tag}`;
+      const v = valueAt(body, pointer);
+      message = v === undefined ? `Missing required parameter: '${paramFromPointer(pointer)}'.` : `Invalid value: '${String(v)}'. Supported values for '${paramFromPointer(pointer)}' are not matched.`;
+      if (tag === 'role' && v !== undefined) {
+        message = `Invalid value: '${String(v)}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`;
+      }
+      break;
+    }
+    case 'enum':
+      message = `Invalid value: '${String(valueAt(body, pointer))}'. Supported values are: ${(p.allowedValues as unknown[]).map((v) => `'${String(v)}'`).join(', ')}.`;
+      break;
+    case 'minItems':
+      message = valueAt(body, pointer) instanceof Array && (valueAt(body, pointer) as unknown[]).length === 0
+        ? `Invalid '${paramFromPointer(pointer)}': empty array. Expected an array with minimum length ${String(p.limit)}, but got an empty array instead.`
+        : `Invalid '${paramFromPointer(pointer)}': array too short. Expected an array with minimum length ${String(p.limit)}.`;
+      break;
+    case 'maximum':
+    case 'minimum':
+    case 'exclusiveMaximum':
+    case 'exclusiveMinimum': {
+      const v = valueAt(body, pointer);
+      message = `Invalid '${paramFromPointer(pointer)}': ${e.keyword.includes('aximum') ? 'decimal above maximum value' : 'decimal below minimum value'}. Expected a value ${String(p.comparison)} ${String(p.limit)}, but got ${String(v)} instead.`;
+      break;
+    }
+    default:
+      message = `Invalid '${paramFromPointer(pointer) ?? 'body'}': ${e.message ?? 'invalid value'}.`;
+  }
+  return new ApiError(400, message, 'invalid_request_error', e.keyword === 'required' ? 'missing_required_parameter' : 'invalid_value', paramFromPointer(pointer));
+}

@@ -1,0 +1,43 @@
+/**
+ * What the built-in offline model says: a short, deterministic reply that states plainly
+ * it is Parley's offline model and describes what it received. It is not an LLM.
+ */
+import type { ChatRequest } from '../../protocol/chat.js';
+
+/** Word-level tokens with their leading whitespace: "Hello world" → ["Hello", " world"]. */
+export function tokenize(text: string): string[] {
+  return text.match(/\s*\S+/g) ?? [];
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((p) => (p && typeof p === 'object' && (p as { type?: unknown }).type === 'text' ? String((p as { text?: unknown }).text ?? '') : ''))
+      .filter(Boolean)
+      .join(' ');
+  }
+  return '';
+}
+
+/** Rough prompt size: the word tokens of every message's text. */
+export function promptTokens(req: ChatRequest): number {
+  let n = 0;
+  for (const m of req.messages) n += tokenize(textOf((m as { content?: unknown }).content)).length + 1;
+  return n;
+}
+
+export function replyText(req: ChatRequest): string {
+  const messages = req.messages;
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  const said = last ? textOf(last.content).replace(/\s+/g, ' ').trim() : '';
+  const quoted = said.length > 200 ? `${said.slice(0, 200)}…` : said;
+  const parts = [
+    "This is Parley's built-in offline model, not an LLM: no upstream provider is configured, so this reply is generated locally.",
+    `I received ${messages.length} message${messages.length === 1 ? '' : 's'}`,
+  ];
+  parts[1] += quoted ? `; the last user message was: "${quoted}".` : '.';
+  if (req.tools?.length) parts.push(`${req.tools.length} tool${req.tools.length === 1 ? ' was' : 's were'} offered.`);
+  parts.push('Set OPENAI_API_KEY or PARLEY_CONFIG to route requests to a real model.');
+  return parts.join(' ');
+}

@@ -1,0 +1,157 @@
+/**
+ * Any server that speaks OpenAI's Chat Completions protocol: OpenAI itself, Azure
+ * OpenAI's v1 endpoint, Groq, Together, OpenRouter, Ollama, vLLM, llama.cpp's server.
+ * One undici keep-alive pool per provider; the stream is relayed as received.
+ */
+import { Pool, errors as undiciErrors } from 'undici';
+import type { Dispatcher } from 'undici';
+import { CHAT_REQUEST_FIELDS } from '../protocol/schemas.js';
+import type { ChatRequest, Usage } from '../protocol/chat.js';
+import { sseData } from './sse-data.js';
+import { UpstreamError, type Provider, type ProviderRequest, type ProviderResponse } from './types.js';
+
+export interface OpenAICompatibleOptions {
+  id: string;
+  baseUrl: string;
+  apiKey?: string;
+  headers?: Record<string, string>;
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Fields beyond the OpenAI protocol this upstream accepts (kept in allow-list mode). */
+  extraParams?: string[];
+  /** Ask for stream_options.include_usage so Parley can count tokens. */
+  requestUsage?: boolean;
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+export class OpenAICompatibleProvider implements Provider {
+  readonly type = 'openai-compatible' as const;
+  readonly id: string;
+  private readonly pool: Pool;
+  private readonly path: string;
+  private readonly headers: Record<string, string>;
+  private readonly extras: ReadonlySet<string>;
+  private readonly requestUsage: boolean;
+
+  constructor(opts: OpenAICompatibleOptions) {
+    this.id = opts.id;
+    const url = new URL(opts.baseUrl);
+    this.path = `${url.pathname.replace(/\/+$/, '')}/chat/completions${url.search}`;
+    this.pool = new Pool(url.origin, {
+      headersTimeout: opts.firstByteTimeoutMs,
+      bodyTimeout: opts.idleTimeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+    // Built once: the per-request work is one object spread.
+    this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...opts.headers };
+    if (opts.apiKey) this.headers.authorization = `Bearer ${opts.apiKey}`;
+    this.extras = new Set(opts.extraParams ?? []);
+    this.requestUsage = opts.requestUsage ?? true;
+  }
+
+  /** The body sent upstream: the client's, with the routed model, and usage requested on streams. */
+  upstreamBody(req: ProviderRequest): Record<string, unknown> {
+    const src: ChatRequest = req.request;
+    const out: Record<string, unknown> = {};
+    for (const key in src) {
+      if (req.allowlistOnly && !CHAT_REQUEST_FIELDS.has(key) && !this.extras.has(key)) continue;
+      out[key] = src[key];
+    }
+    out.model = req.upstreamModel;
+    if (req.stream && this.requestUsage) out.stream_options = { ...src.stream_options, include_usage: true };
+    return out;
+  }
+
+  async chat(req: ProviderRequest): Promise<ProviderResponse> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.pool.request({
+        path: this.path,
+        method: 'POST',
+        headers: { ...this.headers, 'x-request-id': req.requestId },
+        body: JSON.stringify(this.upstreamBody(req)),
+        signal: req.signal,
+      });
+    } catch (err) {
+      throw toUpstreamError(err, this.id);
+    }
+    if (res.statusCode !== 200) throw await httpError(res, this.id);
+    const contentType = String(res.headers['content-type'] ?? '');
+    if (req.stream) {
+      if (!contentType.includes('text/event-stream')) {
+        res.body.destroy();
+        throw new UpstreamError(502, `Upstream ${this.id} answered a stream request with ${contentType || 'no content type'}`, 'upstream_error', 'bad_upstream_response');
+      }
+      return { kind: 'stream', events: guard(sseData(res.body), this.id) };
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw toUpstreamError(err, this.id);
+    }
+    let usage: Usage | undefined;
+    try {
+      usage = (JSON.parse(text) as { usage?: Usage }).usage ?? undefined;
+    } catch {
+      throw new UpstreamError(502, `Upstream ${this.id} returned a body that is not JSON`, 'upstream_error', 'bad_upstream_response');
+    }
+    return { kind: 'json', body: text, usage };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+/** Maps transport failures while a stream is being read to the same errors as before it. */
+async function* guard(events: AsyncIterable<string>, id: string): AsyncGenerator<string> {
+  try {
+    yield* events;
+  } catch (err) {
+    throw toUpstreamError(err, id);
+  }
+}
+
+async function httpError(res: Dispatcher.ResponseData, id: string): Promise<UpstreamError> {
+  let text = '';
+  try {
+    for await (const chunk of res.body) {
+      text += chunk.toString();
+      if (text.length > MAX_ERROR_BODY) {
+        res.body.destroy();
+        break;
+      }
+    }
+  } catch {
+    /* the status alone is enough */
+  }
+  const status = res.statusCode >= 400 && res.statusCode <= 599 ? res.statusCode : 502;
+  let parsed: { error?: { message?: unknown; type?: unknown; code?: unknown } } | undefined;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const e = parsed?.error;
+  if (e && typeof e === 'object' && typeof e.message === 'string') {
+    // Already OpenAI's envelope: pass it through verbatim.
+    return new UpstreamError(status, e.message, (typeof e.type === 'string' ? e.type : 'upstream_error') as never, typeof e.code === 'string' ? e.code : null, text);
+  }
+  const message = text.trim().slice(0, 500) || `Upstream ${id} answered HTTP ${res.statusCode}`;
+  return new UpstreamError(status, message, status === 429 ? 'rate_limit_error' : status >= 500 ? 'upstream_error' : 'invalid_request_error', `upstream_${status}`);
+}
+
+export function toUpstreamError(err: unknown, id: string): Error {
+  if (err instanceof UpstreamError) return err;
+  if (err instanceof undiciErrors.HeadersTimeoutError) {
+    return new UpstreamError(504, `Upstream ${id} did not answer in time`, 'timeout_error', 'upstream_timeout');
+  }
+  if (err instanceof undiciErrors.BodyTimeoutError) {
+    return new UpstreamError(504, `Upstream ${id} stopped sending in the middle of its response`, 'timeout_error', 'upstream_idle_timeout');
+  }
+  if ((err as Error)?.name === 'AbortError' || err instanceof undiciErrors.RequestAbortedError) return err as Error;
+  const code = (err as { code?: string })?.code;
+  return new UpstreamError(502, `Upstream ${id} is unreachable${code ? ` (${code})` : ''}`, 'upstream_error', 'upstream_unreachable');
+}
