@@ -6,7 +6,7 @@ import type { ChatRequest } from '../../protocol/chat.js';
 
 /** Word-level tokens with their leading whitespace: "Hello world" → ["Hello", " world"]. */
 export function tokenize(text: string): string[] {
-  return text.match(/\s*\S+/g) ?? [];
+  return text.match(/\s*\S+|\s+$/g) ?? [];
 }
 
 function textOf(content: unknown): string {

@@ -1,0 +1,161 @@
+/**
+ * A local OpenAI-compatible upstream for tests: speaks the exact wire format (JSON
+ * completions, SSE chunks with tool-call deltas and include_usage, error envelopes) and
+ * can misbehave on purpose (slow, broken, hanging). Every request it receives is kept
+ * so tests can assert on what Parley sent upstream.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Received {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+}
+
+export type Scenario =
+  | { kind: 'text'; text?: string; delayMs?: number }
+  | { kind: 'tool'; name: string; args: string }
+  | { kind: 'error'; status: number; body?: string }
+  | { kind: 'broken'; afterChunks: number } // closes the socket mid-stream, no [DONE]
+  | { kind: 'midstream-error'; afterChunks: number } // an OpenAI error event mid-stream
+  | { kind: 'hang' } // never answers
+  | { kind: 'stall'; afterChunks: number }; // sends some chunks, then nothing
+
+export interface MockUpstream {
+  url: string; // base URL including /v1
+  received: Received[];
+  /** Scenario per upstream model name; `*` is the default. */
+  scenarios: Map<string, Scenario>;
+  /** Requests whose client connection closed before the response ended. */
+  aborted: number;
+  close(): Promise<void>;
+}
+
+const envelope = (status: number) =>
+  JSON.stringify({
+    error: {
+      message: `mock upstream error ${status}`,
+      type: status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error',
+      param: null,
+      code: status === 429 ? 'rate_limit_exceeded' : status === 404 ? 'model_not_found' : null,
+    },
+  });
+
+export async function startMockUpstream(): Promise<MockUpstream> {
+  const received: Received[] = [];
+  const scenarios = new Map<string, Scenario>([['*', { kind: 'text' }]]);
+  const sockets = new Set<import('node:net').Socket>();
+  const state = { aborted: 0 };
+
+  const server: Server = createServer(async (req, res) => {
+    let raw = '';
+    for await (const c of req) raw += c;
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      /* recorded as empty */
+    }
+    received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+    res.on('close', () => {
+      if (!res.writableFinished) state.aborted++;
+    });
+    const model = String(body.model ?? '');
+    const scenario = scenarios.get(model) ?? scenarios.get('*')!;
+    handle(scenario, body, res);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    received,
+    scenarios,
+    get aborted() {
+      return state.aborted;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse): void {
+  if (s.kind === 'hang') return;
+  if (s.kind === 'error') {
+    res.writeHead(s.status, { 'content-type': 'application/json' }).end(s.body ?? envelope(s.status));
+    return;
+  }
+  const id = 'chatcmpl-mock123';
+  const created = 1_700_000_000;
+  const model = String(body.model);
+  const stream = body.stream === true;
+  const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+  const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
+  const n = typeof body.n === 'number' ? body.n : 1;
+  const text = s.kind === 'text' && s.text !== undefined ? s.text : 'Hello from the mock upstream.';
+
+  if (!stream) {
+    const message =
+      s.kind === 'tool'
+        ? { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'call_mock1', type: 'function', function: { name: s.name, arguments: s.args } }] }
+        : { role: 'assistant', content: text, refusal: null };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: Array.from({ length: n }, (_, index) => ({ index, message, logprobs: null, finish_reason: s.kind === 'tool' ? 'tool_calls' : 'stop' })),
+        usage,
+        system_fingerprint: 'fp_mock',
+      }),
+    );
+    return;
+  }
+
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_mock', choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
+  const events: string[] = [];
+  for (let i = 0; i < n; i++) events.push(chunk([{ index: i, delta: { role: 'assistant', content: s.kind === 'tool' ? null : '' }, logprobs: null, finish_reason: null }]));
+  if (s.kind === 'tool') {
+    events.push(chunk([{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_mock1', type: 'function', function: { name: s.name, arguments: '' } }] }, logprobs: null, finish_reason: null }]));
+    for (const part of s.args.match(/.{1,5}/gs) ?? []) {
+      events.push(chunk([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] }, logprobs: null, finish_reason: null }]));
+    }
+    events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'tool_calls' }]));
+  } else {
+    for (const word of text.match(/\s*\S+/g) ?? []) {
+      for (let i = 0; i < n; i++) events.push(chunk([{ index: i, delta: { content: word }, logprobs: null, finish_reason: null }]));
+    }
+    for (let i = 0; i < n; i++) events.push(chunk([{ index: i, delta: {}, logprobs: null, finish_reason: 'stop' }]));
+  }
+  if (includeUsage) events.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_mock', choices: [], usage })}\n\n`);
+  events.push('data: [DONE]\n\n');
+
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const delay = s.kind === 'text' ? (s.delayMs ?? 0) : 0;
+  let i = 0;
+  const next = () => {
+    if (res.destroyed) return;
+    if ((s.kind === 'broken' || s.kind === 'midstream-error' || s.kind === 'stall') && i === s.afterChunks) {
+      if (s.kind === 'broken') res.socket?.destroy();
+      if (s.kind === 'midstream-error') res.end(`data: ${envelope(500)}\n\n`);
+      return; // stall: keep the connection open, send nothing
+    }
+    if (i >= events.length) {
+      res.end();
+      return;
+    }
+    res.write(events[i++]);
+    if (delay) setTimeout(next, delay);
+    else setImmediate(next);
+  };
+  next();
+}
