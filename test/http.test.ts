@@ -1,0 +1,72 @@
+/** Request ids, health, the OpenAPI document and Swagger UI, graceful shutdown. */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { postJson, sseEvents, startParley } from './helpers/parley.js';
+
+const body = { model: 'default', messages: [{ role: 'user', content: 'hi' }] };
+
+describe('http', () => {
+  it('echoes a sane x-request-id and makes one otherwise, on every response', async () => {
+    const p = await startParley();
+    try {
+      const a = await postJson(`${p.url}/v1/chat/completions`, body, { 'x-request-id': 'client-req-42' });
+      assert.equal(a.headers.get('x-request-id'), 'client-req-42');
+      const b = await postJson(`${p.url}/v1/chat/completions`, { ...body, stream: true }, { 'x-request-id': 'bad id with spaces' });
+      assert.match(b.headers.get('x-request-id') ?? '', /^req_[0-9a-f]{32}$/);
+      await b.text();
+      const c = await fetch(`${p.url}/nope`);
+      assert.match(c.headers.get('x-request-id') ?? '', /^req_/);
+      const d = await postJson(`${p.url}/v1/chat/completions`, { model: 'default' });
+      assert.match(d.headers.get('x-request-id') ?? '', /^req_/);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('serves a valid OpenAPI 3.1 document describing every route, and Swagger UI at /docs', async () => {
+    const p = await startParley();
+    try {
+      const doc = await (await fetch(`${p.url}/openapi.json`)).json();
+      assert.equal(doc.openapi, '3.1.0');
+      assert.deepEqual(Object.keys(doc.paths).sort(), ['/chat/completions', '/health', '/v1/chat/completions', '/v1/models']);
+      assert.equal(doc.components.securitySchemes.bearerAuth.scheme, 'bearer');
+      const post = doc.paths['/v1/chat/completions'].post;
+      assert.deepEqual(post.security, [{ bearerAuth: [] }]);
+      assert.equal(post.requestBody.content['application/json'].schema.$ref, '#/components/schemas/CreateChatCompletionRequest');
+      assert.ok(post.responses['200'].content['text/event-stream']);
+      // Every $ref in the document resolves, and each component is a valid JSON Schema 2020-12.
+      for (const m of JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)) assert.ok(doc.components.schemas[m[1]!], `component ${m[1]} exists`);
+      const ajv = new Ajv2020({ strict: false });
+      ajv.addSchema({ $id: 'doc', components: doc.components });
+      assert.ok(ajv.getSchema('doc#/components/schemas/CreateChatCompletionRequest'));
+      const ui = await fetch(`${p.url}/docs`, { redirect: 'follow' });
+      assert.equal(ui.status, 200);
+      assert.match(await ui.text(), /swagger/i);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('reports 503 on /health while shutting down, lets an in-flight stream finish, then exits', async () => {
+    const p = await startParley({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '20' });
+    assert.equal((await fetch(`${p.url}/health`)).status, 200);
+    const streaming = postJson(`${p.url}/v1/chat/completions`, { ...body, stream: true }).then(sseEvents);
+    await sleep(100);
+    const closing = p.close();
+    assert.equal(p.parley.lifecycle.phase, 'shutting_down');
+    const events = await streaming;
+    assert.equal(events.at(-1), '[DONE]', 'the in-flight stream completed');
+    await closing;
+  });
+
+  it('ends streams that outlive the shutdown grace period with an error event', async () => {
+    const p = await startParley({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '200', PARLEY_SHUTDOWN_GRACE_MS: '300' });
+    const streaming = postJson(`${p.url}/v1/chat/completions`, { ...body, stream: true }).then(sseEvents);
+    await sleep(100);
+    await p.close();
+    const events = await streaming;
+    assert.equal(JSON.parse(events.at(-1)!).error.code, 'shutting_down');
+  });
+});
