@@ -1,0 +1,71 @@
+/** Settings and the PARLEY_CONFIG file are validated at startup with messages that name the problem. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { readSettings, SettingsError } from '../src/config/env.js';
+import { parseFileConfig } from '../src/config/file.js';
+import { buildSchemas, DEFAULT_SPEC, SCHEMAS_OUT } from '../scripts/gen-openai-schemas.js';
+
+describe('settings', () => {
+  it('has the documented defaults', () => {
+    const s = readSettings({});
+    assert.equal(s.port, 8000);
+    assert.equal(s.host, '127.0.0.1');
+    assert.equal(s.bodyLimitBytes, 32 * 1024 * 1024);
+    assert.equal(s.openaiBaseUrl, 'https://api.openai.com/v1');
+    assert.deepEqual(s.apiKeys, []);
+    assert.equal(s.upstreamFields, 'auto');
+    assert.match(s.dataDir, /\/data$/);
+  });
+
+  it('rejects bad values with the variable name', () => {
+    assert.throws(() => readSettings({ PORT: 'eighty' }), (e: Error) => e instanceof SettingsError && /PORT/.test(e.message));
+    assert.throws(() => readSettings({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);
+    assert.throws(() => readSettings({ PARLEY_UPSTREAM_FIELDS: 'some' }), /PARLEY_UPSTREAM_FIELDS/);
+  });
+});
+
+describe('PARLEY_CONFIG file', () => {
+  const yaml = `
+providers:
+  groq:
+    type: openai-compatible
+    baseUrl: https://api.groq.com/openai/v1
+    apiKey: \${GROQ_KEY}
+models:
+  fast: { provider: groq, model: llama-3.1-8b-instant }
+  voice:
+    targets:
+      - { provider: groq, model: llama-3.3-70b }
+      - { provider: builtin, model: parley-offline }
+    fallbackReply: Sorry, give me a moment.
+`;
+
+  it('parses YAML and fills ${VAR} from the environment', () => {
+    const cfg = parseFileConfig(yaml, 'parley.yaml', { GROQ_KEY: 'gsk-1' });
+    const groq = cfg.providers!.groq!;
+    assert.equal(groq.type === 'openai-compatible' && groq.apiKey, 'gsk-1');
+    assert.equal(cfg.models!.voice && 'targets' in cfg.models!.voice && cfg.models!.voice.targets.length, 2);
+  });
+
+  it('parses JSON', () => {
+    const cfg = parseFileConfig('{"models":{"a":{"provider":"builtin","model":"parley-offline"}}}', 'parley.json', {});
+    assert.ok(cfg.models!.a);
+  });
+
+  it('names a missing variable, a bad field, an unknown provider, and invalid syntax', () => {
+    assert.throws(() => parseFileConfig(yaml, 'parley.yaml', {}), /\$\{GROQ_KEY\}/);
+    assert.throws(() => parseFileConfig('providers:\n  x: { type: openai-compatible, baseUrl: ftp://x }', 'p.yaml', {}), /\/providers\/x/);
+    assert.throws(() => parseFileConfig('models:\n  a: { provider: nowhere, model: m }', 'p.yaml', {}), /provider "nowhere"/);
+    assert.throws(() => parseFileConfig('models: [', 'p.yaml', {}), /not valid YAML/);
+    assert.throws(() => parseFileConfig('{"models": 1}', 'p.json', {}), /invalid/);
+  });
+});
+
+describe('generated protocol schemas', () => {
+  it('match the official OpenAI spec (rerun npm run gen:schemas when the spec changes)', () => {
+    const fresh = buildSchemas(readFileSync(DEFAULT_SPEC, 'utf8'));
+    const committed = JSON.parse(readFileSync(SCHEMAS_OUT, 'utf8'));
+    assert.deepEqual(committed, JSON.parse(JSON.stringify(fresh)));
+  });
+});
