@@ -84,6 +84,8 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
       },
     },
   });
+  // Node's default, made explicit: a token must leave at once, not wait for Nagle's algorithm.
+  app.server.on('connection', (socket) => socket.setNoDelay(true));
   const lifecycle = new Lifecycle();
   const pipeline = new ChatPipeline({ router: deps.router, settings });
   const recorder = new ChatRecorder(deps.usage);

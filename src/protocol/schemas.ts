@@ -12,15 +12,13 @@ export const openaiSchemas = require('./openai/schemas.json') as Record<string, 
 
 export const ref = (name: keyof typeof openaiSchemas & string) => ({ $ref: `${name}#` });
 
-/** Top-level request fields the OpenAI spec defines for CreateChatCompletionRequest. */
-export const CHAT_REQUEST_FIELDS: ReadonlySet<string> = (() => {
-  const fields = new Set<string>();
-  const walk = (s: Record<string, unknown> | undefined) => {
-    if (!s) return;
-    if (typeof s.$ref === 'string') walk(openaiSchemas[s.$ref.replace(/#$/, '')]);
-    for (const part of (s.allOf as Record<string, unknown>[] | undefined) ?? []) walk(part);
-    for (const k of Object.keys((s.properties as Record<string, unknown>) ?? {})) fields.add(k);
-  };
-  walk(openaiSchemas.CreateChatCompletionRequest);
-  return fields;
-})();
+type Walkable = Record<string, unknown> | undefined;
+
+/** The property names a schema allows, following $ref and allOf. */
+export function propertiesOf(schema: Walkable, into = new Set<string>()): Set<string> {
+  if (!schema) return into;
+  if (typeof schema.$ref === 'string') propertiesOf(openaiSchemas[schema.$ref.replace(/#$/, '')], into);
+  for (const part of (schema.allOf as Record<string, unknown>[] | undefined) ?? []) propertiesOf(part, into);
+  for (const k of Object.keys((schema.properties as Record<string, unknown>) ?? {})) into.add(k);
+  return into;
+}

@@ -5,8 +5,8 @@
  */
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
-import { CHAT_REQUEST_FIELDS } from '../protocol/schemas.js';
-import type { ChatRequest, Usage } from '../protocol/chat.js';
+import type { Usage } from '../protocol/chat.js';
+import { allowlisted } from '../protocol/upstream-fields.js';
 import { sseData } from './sse-data.js';
 import { UpstreamError, type Provider, type ProviderRequest, type ProviderResponse } from './types.js';
 
@@ -52,12 +52,8 @@ export class OpenAICompatibleProvider implements Provider {
 
   /** The body sent upstream: the client's, with the routed model, and usage requested on streams. */
   upstreamBody(req: ProviderRequest): Record<string, unknown> {
-    const src: ChatRequest = req.request;
-    const out: Record<string, unknown> = {};
-    for (const key in src) {
-      if (req.allowlistOnly && !CHAT_REQUEST_FIELDS.has(key) && !this.extras.has(key)) continue;
-      out[key] = src[key];
-    }
+    const src = req.request;
+    const out = req.allowlistOnly ? allowlisted(src, this.extras) : { ...src };
     out.model = req.upstreamModel;
     if (req.stream && this.requestUsage) out.stream_options = { ...src.stream_options, include_usage: true };
     return out;
