@@ -1,0 +1,92 @@
+/**
+ * The servers under test, each started on the server core with the same mock behind it:
+ *   direct  – the mock itself (the baseline every "added" figure subtracts)
+ *   bare    – bench/bare-proxy.mjs, the floor for a Node gateway
+ *   parley  – dist/main.js in its default configuration (info logging, usage records on)
+ *   portkey – @portkey-ai/gateway's Node server, routed to the mock by headers
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { freePort, spawnPinned, stop, waitForPort, SERVER_CORE } from './procs.mjs';
+
+const require = createRequire(import.meta.url);
+export const ROOT = new URL('../..', import.meta.url).pathname;
+export const PARLEY_KEY = 'pk-bench-0123456789abcdef';
+export const UPSTREAM_KEY = 'sk-bench';
+export const CHAT_PATH = '/v1/chat/completions';
+
+/** A small, typical request: a system prompt and one user turn. */
+export function chatBody(stream) {
+  return JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [
+      { role: 'system', content: 'You are a helpful assistant. Answer briefly.' },
+      { role: 'user', content: 'Say hello in one short sentence, please.' },
+    ],
+    temperature: 0.2,
+    ...(stream ? { stream: true } : {}),
+  });
+}
+
+function portkeyEntry() {
+  const pkg = require.resolve('@portkey-ai/gateway/package.json');
+  return join(pkg, '..', 'build', 'start-server.js');
+}
+
+/**
+ * @param {'direct'|'bare'|'parley'|'portkey'} name
+ * @param {{ mockPort: number, databaseUrl?: string, nodeArgs?: string[], label?: string }} opts
+ */
+export async function startTarget(name, opts) {
+  const mockOrigin = `http://127.0.0.1:${opts.mockPort}`;
+  const base = { 'content-type': 'application/json' };
+  if (name === 'direct') {
+    return { name, label: opts.label ?? name, port: opts.mockPort, pid: null, headers: { ...base, authorization: `Bearer ${UPSTREAM_KEY}` }, stop: async () => {} };
+  }
+  const port = await freePort();
+  const nodeArgs = opts.nodeArgs ?? [];
+  let proc;
+  let headers;
+  let cleanup = () => {};
+  if (name === 'bare') {
+    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(ROOT, 'bench/bare-proxy.mjs'), String(port), mockOrigin]);
+    headers = { ...base, authorization: `Bearer ${UPSTREAM_KEY}` };
+  } else if (name === 'parley') {
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+    cleanup = () => rmSync(dataDir, { recursive: true, force: true });
+    // Parley logs one line per request (the default, info): they go to /dev/null, as a
+    // log shipper reading stdout would cost the load generator's core otherwise.
+    const env = {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      OPENAI_API_KEY: UPSTREAM_KEY,
+      OPENAI_BASE_URL: `${mockOrigin}/v1`,
+      PARLEY_API_KEYS: PARLEY_KEY,
+      PARLEY_DATA_DIR: dataDir,
+      NODE_ENV: 'production',
+    };
+    env.DATABASE_URL = opts.databaseUrl;
+    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(ROOT, 'dist/main.js')], { env, cwd: ROOT });
+    headers = { ...base, authorization: `Bearer ${PARLEY_KEY}` };
+  } else if (name === 'portkey') {
+    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, portkeyEntry(), `--port=${port}`, '--headless'], { env: { NODE_ENV: 'production' }, cwd: ROOT });
+    headers = { ...base, authorization: `Bearer ${UPSTREAM_KEY}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${mockOrigin}/v1` };
+  } else {
+    throw new Error(`unknown target ${name}`);
+  }
+  await waitForPort(port, proc, 60_000);
+  return {
+    name,
+    label: opts.label ?? name,
+    port,
+    pid: proc.pid,
+    proc,
+    headers,
+    stop: async () => {
+      await stop(proc);
+      cleanup();
+    },
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * `npm run bench`: Parley side by side with the mock called directly, a bare Node proxy and
+ * the Portkey gateway, on one machine. Servers run on core 0; this process (the load
+ * generator) and the mock upstream run on core 1.
+ *
+ *   npm run bench                  full run (about 6–8 minutes)
+ *   npm run bench -- --quick       short run for iteration (about 1–2 minutes)
+ *   npm run bench -- --profile     also profile Parley with --cpu-prof under load
+ *   npm run bench -- --only=parley,bare   a subset of the gateways (direct always runs)
+ *   npm run bench -- --phases=a,c         a subset of the measurements (a b c d e)
+ *   PARLEY_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/parley_bench npm run bench
+ *                                  adds phase (e): Parley with PostgreSQL instead of PGlite
+ *
+ * Every loop is bounded by count and by time; only loopback addresses are used. Results go
+ * to bench/results/<date>.json and a table on stdout. Any non-2xx answer, socket error,
+ * timeout or stream that did not finish makes the run invalid, and the table says so.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { freePort, LOAD_CORE, nofileLimit, pinSelf, rssOf, spawnPinned, stop, waitForPort } from './lib/procs.mjs';
+import { CHAT_PATH, chatBody, ROOT, startTarget } from './lib/targets.mjs';
+import { sequentialLatency } from './drivers/latency.mjs';
+import { throughput } from './drivers/throughput.mjs';
+import { streamTiming } from './drivers/streams.mjs';
+import { openStreams } from './drivers/memory.mjs';
+import { printReport, checkTargets } from './report.mjs';
+import { summarizeProfile, formatSummary } from './profile-summary.mjs';
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const option = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const quick = flag('quick');
+const gateways = (option('only') ?? 'bare,parley,portkey').split(',').filter(Boolean);
+const phases = new Set((option('phases') ?? 'a,b,c,d,e').split(','));
+
+const plan = quick
+  ? { latencyRequests: 1000, latencyWarmup: 300, seconds: 3, warmupSeconds: 2, ttftStreams: 64, memCounts: [200, 1000], streamTokens: 20 }
+  : { latencyRequests: 5000, latencyWarmup: 1000, seconds: 10, warmupSeconds: 3, ttftStreams: 320, memCounts: [1000, 10000], streamTokens: 20 };
+plan.connections = [32, 256];
+plan.ttftConcurrency = 32;
+plan.tokenDelayMs = [20, 50];
+plan.slowIntervalMs = 10_000;
+
+// A gateway holds two sockets per stream (client and upstream): with the hard open-file
+// limit below 20,200 the largest count is lowered to what fits, and the report says so.
+const fdLimit = nofileLimit();
+const maxStreams = Math.floor((fdLimit - 200) / 2);
+plan.memCounts = plan.memCounts.map((n) => Math.min(n, maxStreams));
+
+const databaseUrl = process.env.PARLEY_BENCH_DATABASE_URL || process.env.DATABASE_URL || '';
+const invalid = [];
+const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+function noteErrors(where, counts) {
+  const bad = Object.entries(counts).filter(([, v]) => v > 0);
+  if (bad.length) invalid.push(`${where}: ${bad.map(([k, v]) => `${v} ${k}`).join(', ')}`);
+}
+
+async function setProfile(mockPort, profile) {
+  const res = await request(`http://127.0.0.1:${mockPort}/_bench/profile`, { method: 'POST', body: JSON.stringify(profile) });
+  await res.body.text();
+}
+
+async function mockStats(mockPort) {
+  const res = await request(`http://127.0.0.1:${mockPort}/_bench/stats`);
+  return res.body.json();
+}
+
+/** One non-stream and one stream request must succeed before a gateway is measured. */
+async function smoke(target) {
+  for (const stream of [false, true]) {
+    const res = await request(`http://127.0.0.1:${target.port}${CHAT_PATH}`, { method: 'POST', headers: target.headers, body: chatBody(stream) });
+    const text = await res.body.text();
+    if (res.statusCode !== 200 || (stream && !text.includes('data: [DONE]'))) {
+      throw new Error(`${target.name} smoke test (${stream ? 'stream' : 'json'}) answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    }
+  }
+}
+
+const FAST = (tokens) => ({ tokens, delayMinMs: 0, delayMaxMs: 0, holdIntervalMs: 0 });
+
+async function measureSpeed(name, mockPort, { databaseUrl: db, label, skipStreams } = {}) {
+  log(`${label ?? name}: starting`);
+  const target = await startTarget(name, { mockPort, databaseUrl: db, label });
+  const out = { label: target.label };
+  try {
+    await setProfile(mockPort, FAST(plan.streamTokens));
+    await smoke(target);
+    await throughput(target, { connections: 32, stream: false, seconds: plan.warmupSeconds });
+    if (phases.has('a')) {
+      log(`${target.label}: (a) sequential latency, ${plan.latencyRequests} requests`);
+      const a = await sequentialLatency(target, { requests: plan.latencyRequests, warmup: plan.latencyWarmup, maxMs: 120_000 });
+      noteErrors(`${target.label} latency`, { errors: a.errors });
+      out.latencyMs = a.ms;
+    }
+    out.throughput = {};
+    for (const stream of phases.has('b') ? [false, true] : []) {
+      for (const connections of plan.connections) {
+        const key = `${stream ? 'stream' : 'json'}@${connections}`;
+        log(`${target.label}: (b) throughput ${key}, ${plan.seconds} s`);
+        const r = await throughput(target, { connections, stream, seconds: plan.seconds });
+        noteErrors(`${target.label} throughput ${key}`, { non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts });
+        out.throughput[key] = r;
+      }
+    }
+    if (!skipStreams && phases.has('c')) {
+      log(`${target.label}: (c) streaming with ${plan.tokenDelayMs.join('–')} ms between tokens, ${plan.ttftStreams} streams`);
+      await setProfile(mockPort, { tokens: plan.streamTokens, delayMinMs: plan.tokenDelayMs[0], delayMaxMs: plan.tokenDelayMs[1], holdIntervalMs: 0 });
+      const c = await streamTiming(target, { concurrency: plan.ttftConcurrency, streams: plan.ttftStreams, maxMs: 120_000 });
+      noteErrors(`${target.label} streaming`, { errors: c.errors });
+      out.streaming = c;
+      await setProfile(mockPort, FAST(plan.streamTokens));
+    }
+    if (target.pid) out.rssAfterLoadBytes = rssOf(target.pid);
+  } finally {
+    await target.stop();
+  }
+  return out;
+}
+
+async function waitForUpstreamIdle(mockPort, maxMs = 15_000) {
+  const deadline = Date.now() + maxMs;
+  let stats = await mockStats(mockPort);
+  while (stats.openStreams > 0 && Date.now() < deadline) {
+    await sleep(250);
+    stats = await mockStats(mockPort);
+  }
+  return stats.openStreams;
+}
+
+/**
+ * RSS idle and with N concurrent open streams, each N in a freshly started server so the
+ * figures do not carry what an earlier count left behind (some gateways keep the upstream
+ * stream open after the client has gone; that is recorded, not treated as an error).
+ */
+async function measureMemory(name, mockPort) {
+  const out = { counts: {} };
+  for (const count of plan.memCounts) {
+    log(`${name}: (d) memory, ${count} streams`);
+    await setProfile(mockPort, FAST(plan.streamTokens));
+    const target = await startTarget(name, { mockPort });
+    try {
+      await smoke(target);
+      // A short warm-up so "idle" is a server that has served traffic, not a cold one.
+      const w = await sequentialLatency(target, { requests: 500, warmup: 0, maxMs: 30_000 });
+      noteErrors(`${name} memory warm-up`, { errors: w.errors });
+      await sleep(1000);
+      const idle = rssOf(target.pid);
+      out.idleBytes ??= idle;
+      await setProfile(mockPort, { tokens: plan.streamTokens, holdIntervalMs: plan.slowIntervalMs, holdMaxMs: 180_000 });
+      const before = (await mockStats(mockPort)).openStreams;
+      const t0 = Date.now();
+      const streams = await openStreams(target, { count, maxMs: 120_000 });
+      const openMs = Date.now() - t0;
+      await sleep(1000);
+      const rss = rssOf(target.pid);
+      const upstreamOpen = (await mockStats(mockPort)).openStreams - before;
+      log(`${name}: ${streams.open}/${count} streams open in ${openMs} ms (${upstreamOpen} upstream), RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);
+      noteErrors(`${name} ${count} streams`, { failed: streams.failed, 'not open upstream': Math.max(0, streams.open - upstreamOpen) });
+      await streams.close();
+      const left = await waitForUpstreamIdle(mockPort, 5000);
+      out.counts[count] = { open: streams.open, failed: streams.failed, openMs, upstreamOpen, idleBytes: idle, rssBytes: rss, bytesPerStream: streams.open ? Math.round((rss - idle) / streams.open) : null, upstreamLeftOpenAfterClientsLeft: left };
+    } finally {
+      await target.stop();
+      await setProfile(mockPort, FAST(plan.streamTokens));
+      await waitForUpstreamIdle(mockPort, 10_000);
+    }
+  }
+  return out;
+}
+
+/** Parley under load with --cpu-prof, once for JSON and once for streams; summaries of self time. */
+async function profileParley(mockPort, stamp) {
+  const out = {};
+  for (const stream of [false, true]) {
+    const dir = join(ROOT, 'bench/results/profiles', `${stamp}-${stream ? 'stream' : 'json'}`);
+    mkdirSync(dir, { recursive: true });
+    log(`profiling parley (${stream ? 'stream' : 'json'}) into ${dir}`);
+    const target = await startTarget('parley', { mockPort, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+    try {
+      await smoke(target);
+      await throughput(target, { connections: 256, stream, seconds: plan.seconds });
+    } finally {
+      await target.stop();
+    }
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    out[stream ? 'stream' : 'json'] = file ? { file: join(dir, file), ...summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8'))) } : { error: 'no profile written' };
+  }
+  return out;
+}
+
+function parleyUsesDatabaseUrl() {
+  // Phase (e) needs a Parley that reads DATABASE_URL (the persistence issue).
+  const dist = join(ROOT, 'dist');
+  if (!existsSync(dist)) return false;
+  const stack = [dist];
+  while (stack.length) {
+    const dir = stack.pop();
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) stack.push(p);
+      else if (e.name.endsWith('.js') && readFileSync(p, 'utf8').includes('DATABASE_URL')) return true;
+    }
+  }
+  return false;
+}
+
+async function main() {
+  if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npm run build` first (npm run bench does).');
+  const pinned = pinSelf(LOAD_CORE);
+  const started = new Date();
+  const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  log(`${quick ? 'quick' : 'full'} run; load generator pinned to core ${LOAD_CORE}: ${pinned}; open-file limit ${fdLimit}`);
+
+  const mockPort = await freePort();
+  const mock = spawnPinned(LOAD_CORE, process.execPath, [join(ROOT, 'bench/mock-upstream.mjs'), String(mockPort)]);
+  const results = {
+    date: started.toISOString(),
+    mode: quick ? 'quick' : 'full',
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, kernel: release(), openFileLimit: fdLimit },
+    plan,
+    speed: {},
+    memory: {},
+    postgres: null,
+    profile: null,
+    invalid,
+  };
+  try {
+    await waitForPort(mockPort, mock);
+    for (const name of ['direct', ...gateways]) {
+      try {
+        results.speed[name] = await measureSpeed(name, mockPort);
+      } catch (err) {
+        invalid.push(`${name}: ${err.message}`);
+        log(`${name} failed: ${err.message}`);
+      }
+    }
+    for (const name of phases.has('d') ? gateways : []) {
+      try {
+        results.memory[name] = await measureMemory(name, mockPort);
+      } catch (err) {
+        invalid.push(`${name} memory: ${err.message}`);
+        log(`${name} memory failed: ${err.message}`);
+      }
+    }
+    if (!phases.has('e')) {
+      results.postgres = { notRun: 'phase e not selected (--phases)' };
+    } else if (!databaseUrl) {
+      results.postgres = { notRun: 'no PARLEY_BENCH_DATABASE_URL or DATABASE_URL given' };
+    } else if (!parleyUsesDatabaseUrl()) {
+      results.postgres = { notRun: 'this Parley build does not read DATABASE_URL yet (the persistence issue has not landed)' };
+    } else if (gateways.includes('parley')) {
+      try {
+        results.postgres = await measureSpeed('parley', mockPort, { databaseUrl, label: 'parley+postgres', skipStreams: true });
+      } catch (err) {
+        invalid.push(`parley+postgres: ${err.message}`);
+      }
+    }
+    if (flag('profile')) results.profile = await profileParley(mockPort, stamp);
+  } finally {
+    await stop(mock);
+  }
+  results.durationS = Math.round((Date.now() - started.getTime()) / 1000);
+  results.targets = checkTargets(results);
+  results.valid = invalid.length === 0;
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, 'bench/results', `${stamp}${quick ? '-quick' : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  printReport(results);
+  if (results.profile) {
+    for (const [kind, p] of Object.entries(results.profile)) console.log(`\nParley CPU profile (${kind}):\n${p.error ?? formatSummary(p)}`);
+  }
+  console.log(`\nResults: ${file}`);
+  if (!results.valid) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error('bench failed:', err);
+  process.exit(1);
+});
