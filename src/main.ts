@@ -1,10 +1,20 @@
 /** `npm start`: reads the environment, starts Parley, and shuts down cleanly on SIGTERM/SIGINT. */
+import pino from 'pino';
 import { readSettings, SettingsError } from './config/env.js';
-import { createParley } from './server.js';
+import { createParley, type Parley } from './server.js';
+import { openStore, storeOptions } from './store/index.js';
 
 async function main(): Promise<void> {
   const settings = readSettings();
-  const parley = await createParley({ settings });
+  // The store starts before the HTTP app (migrations, keys), so it logs on its own logger.
+  const store = await openStore(settings, pino({ level: settings.logLevel }));
+  let parley: Parley;
+  try {
+    parley = await createParley({ settings, ...storeOptions(store, settings) });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const stop = (signal: string) => {
     parley.app.log.info({ signal }, 'shutting down');
     parley.shutdown().then(

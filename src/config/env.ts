@@ -33,6 +33,14 @@ export interface Settings {
    * uses the allow-list for Vapi requests and passes everything through for the rest.
    */
   upstreamFields: 'auto' | 'allowlist' | 'passthrough';
+  /** PostgreSQL connection string; unset → the embedded PGlite database under dataDir. */
+  databaseUrl?: string;
+  /** Key for the admin GraphQL fields (apiKeys, createApiKey, revokeApiKey, usage, requestLogs). */
+  adminKey?: string;
+  /** How often database keys are re-read: a revocation made elsewhere takes effect within this. */
+  keyRefreshMs: number;
+  /** Usage records kept in memory while the database is unreachable; beyond it they are dropped (and counted). */
+  usageBufferMax: number;
 }
 
 export class SettingsError extends Error {}
@@ -80,6 +88,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     builtinTokenDelayMs: int(env, 'PARLEY_BUILTIN_TOKEN_DELAY_MS', 15),
     logContent: bool(env, 'PARLEY_LOG_CONTENT'),
     upstreamFields: oneOf(env, 'PARLEY_UPSTREAM_FIELDS', ['auto', 'allowlist', 'passthrough'] as const, 'auto'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    adminKey: env.PARLEY_ADMIN_KEY || undefined,
+    keyRefreshMs: int(env, 'PARLEY_KEY_REFRESH_MS', 5_000, 100),
+    usageBufferMax: int(env, 'PARLEY_USAGE_BUFFER_MAX', 50_000, 1),
   };
 }
 

@@ -1,0 +1,44 @@
+/**
+ * Who is calling /graphql. Todos need a client key (PARLEY_API_KEYS or a database key; none
+ * when Parley runs open on loopback with no keys at all), admin fields need PARLEY_ADMIN_KEY.
+ * The check happens per field, so a query mixing both reports exactly what was refused.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { bearer, hashKey, type Authenticator, type Principal } from '../auth/keys.js';
+import { gqlError } from './errors.js';
+
+export interface Caller {
+  /** The client key's principal, or null when the key is missing or wrong. */
+  principal: Principal | null;
+  admin: boolean;
+  /** Why principal is null. */
+  problem?: 'missing' | 'invalid';
+}
+
+export async function identify(header: string | undefined, auth: Authenticator, adminHash: Buffer | undefined): Promise<Caller> {
+  const secret = bearer(header);
+  if (secret && adminHash && timingSafeEqual(hashKey(secret), adminHash)) return { principal: { keyId: 'admin' }, admin: true };
+  try {
+    return { principal: await auth.authenticate(header), admin: false };
+  } catch {
+    return { principal: null, admin: false, problem: secret ? 'invalid' : 'missing' };
+  }
+}
+
+const unauthenticated = (c: Caller) =>
+  gqlError(
+    'UNAUTHENTICATED',
+    c.problem === 'invalid' ? 'Incorrect API key provided.' : 'An API key is required: send it as "Authorization: Bearer <key>".',
+  );
+
+export function requireKey(c: Caller): Principal {
+  if (!c.principal) throw unauthenticated(c);
+  return c.principal;
+}
+
+export function requireAdmin(c: Caller, adminConfigured: boolean): void {
+  if (c.admin) return;
+  if (!adminConfigured) throw gqlError('FORBIDDEN', 'Admin fields are disabled: set PARLEY_ADMIN_KEY and send it as "Authorization: Bearer <admin key>".');
+  if (!c.principal || c.principal.keyId === 'open') throw unauthenticated(c.principal ? { ...c, problem: 'missing' } : c);
+  throw gqlError('FORBIDDEN', 'This field needs the admin key (PARLEY_ADMIN_KEY).');
+}

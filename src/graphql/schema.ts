@@ -1,0 +1,144 @@
+/**
+ * The GraphQL schema (SDL). Resolvers live in ./resolvers/*; their argument types in
+ * ./types.ts mirror this file.
+ */
+export const MAX_PAGE = 100;
+export const MAX_TITLE_LENGTH = 500;
+
+export const schema = /* GraphQL */ `
+  "An ISO-8601 date-time with a timezone, e.g. 2026-01-31T12:00:00.000Z."
+  scalar DateTime
+
+  type Todo {
+    id: ID!
+    title: String!
+    completed: Boolean!
+    createdAt: DateTime!
+    updatedAt: DateTime!
+  }
+
+  "A database API key. The secret itself is never returned after creation; prefix tells keys apart."
+  type ApiKey {
+    id: ID!
+    name: String!
+    "First characters of the secret, e.g. pk_AbCd1234."
+    prefix: String!
+    createdAt: DateTime!
+    lastUsedAt: DateTime
+    revokedAt: DateTime
+    expiresAt: DateTime
+    "Models the key may use; null means any model."
+    allowedModels: [String!]
+    "Not revoked and not expired."
+    active: Boolean!
+  }
+
+  type CreatedApiKey {
+    key: ApiKey!
+    "The secret, shown this once: use it as 'Authorization: Bearer <secret>'."
+    secret: String!
+  }
+
+  enum UsageGroupBy {
+    MODEL
+    KEY
+    DAY
+  }
+
+  type UsageBucket {
+    "The requested model, the key id (env:<n>, a database key's id, or open), or the UTC day (YYYY-MM-DD)."
+    key: String
+    "The key's name when grouping by KEY and it is a database key."
+    keyName: String
+    requests: Int!
+    "Requests that ended with an HTTP status of 400 or more."
+    errors: Int!
+    "Token sums (Float: exact up to 2^53)."
+    promptTokens: Float!
+    completionTokens: Float!
+    totalTokens: Float!
+  }
+
+  enum Route {
+    "/v1/chat/completions"
+    openai
+    "/chat/completions (Vapi Custom LLM)"
+    vapi
+  }
+
+  type VapiCall {
+    callId: String
+    assistantId: String
+    customerNumber: String
+  }
+
+  type RequestLog {
+    id: ID!
+    requestId: String!
+    keyId: String
+    route: Route!
+    requestedModel: String
+    provider: String
+    upstreamModel: String
+    stream: Boolean!
+    status: Int!
+    errorType: String
+    promptTokens: Int
+    completionTokens: Int
+    totalTokens: Int
+    "Milliseconds to the first streamed content chunk."
+    ttftMs: Float
+    durationMs: Float!
+    clientAborted: Boolean!
+    fallback: Boolean!
+    "Set for requests Vapi made during a call."
+    vapi: VapiCall
+    createdAt: DateTime!
+  }
+
+  input RequestLogFilter {
+    route: Route
+    keyId: String
+    requestedModel: String
+    provider: String
+    status: Int
+    "Only requests that ended with an HTTP status of 400 or more."
+    errorsOnly: Boolean
+    vapiCallId: String
+    from: DateTime
+    to: DateTime
+  }
+
+  type PageInfo {
+    endCursor: String
+    hasNextPage: Boolean!
+  }
+
+  type RequestLogConnection {
+    nodes: [RequestLog!]!
+    pageInfo: PageInfo!
+  }
+
+  type Query {
+    "Todos, oldest first. Page with first/after (after: the id of the last todo seen)."
+    todos(completed: Boolean, first: Int = ${MAX_PAGE}, after: ID): [Todo!]!
+    todo(id: ID!): Todo!
+    "Admin: all database keys, newest first."
+    apiKeys: [ApiKey!]!
+    "Admin: request counts and token sums in [from, to) (default: the last 30 days)."
+    usage(from: DateTime, to: DateTime, groupBy: UsageGroupBy!): [UsageBucket!]!
+    "Admin: chat requests, newest first."
+    requestLogs(filter: RequestLogFilter, first: Int = 50, after: String): RequestLogConnection!
+  }
+
+  type Mutation {
+    createTodo(title: String!): Todo!
+    updateTodo(id: ID!, title: String, completed: Boolean): Todo!
+    "Deletes the todo and returns it."
+    deleteTodo(id: ID!): Todo!
+    "Admin: creates a key and returns its secret (once)."
+    createApiKey(name: String!, expiresAt: DateTime, allowedModels: [String!]): CreatedApiKey!
+    "Admin: revokes a key; it is refused from now on (every replica within PARLEY_KEY_REFRESH_MS)."
+    revokeApiKey(id: ID!): ApiKey!
+  }
+`;

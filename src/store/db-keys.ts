@@ -1,0 +1,153 @@
+/**
+ * Client keys kept in the database (ApiKey), as a KeySource beside PARLEY_API_KEYS.
+ *
+ * The chat hot path never queries the database: verify() looks the key's SHA-256 up in an
+ * in-memory map of active keys, re-read every `refreshMs`. So a key revoked on another
+ * replica (or straight in the database) is refused at most `refreshMs` later; one revoked
+ * through this process is refused at once. `lastUsedAt` is written in batches on the same
+ * timer, not per request. If the database is unreachable the last good map stays in use.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { KeySource, Principal } from '../auth/keys.js';
+import { hashKey } from '../auth/keys.js';
+import type { ApiKey, PrismaClient } from '../generated/prisma/client.js';
+
+/** What a secret looks like: "pk_" + 32 random bytes in base64url. */
+const SECRET_PREFIX = 'pk_';
+/** Characters of the secret kept as its display prefix ("pk_" + 8). */
+const DISPLAY_PREFIX_LENGTH = 11;
+
+interface ActiveKey {
+  id: string;
+  hash: Buffer;
+  expiresAt: Date | null;
+  principal: Principal;
+}
+
+export interface NewApiKey {
+  name: string;
+  expiresAt?: Date | null;
+  /** Model names the key may use; omitted or empty: any model. */
+  allowedModels?: string[];
+}
+
+export class DbKeys implements KeySource {
+  private active = new Map<string, ActiveKey>();
+  /** Whether any key was ever created: from then on auth is required, even if all are revoked. */
+  private anyKeys = false;
+  private used = new Set<string>();
+  /** Hashes revoked through this process: a refresh that read the table just before can't revive them. */
+  private revokedHere = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private refreshing: Promise<void> | null = null;
+  private failing = false;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly log: FastifyBaseLogger,
+    readonly refreshMs: number,
+  ) {}
+
+  /** Loads the keys, then keeps them fresh. Awaited before the server starts, so open mode is decided on real data. */
+  async start(): Promise<void> {
+    await this.load();
+    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.refreshing;
+    await this.writeLastUsed();
+  }
+
+  hasKeys(): boolean {
+    return this.anyKeys;
+  }
+
+  verify(_secret: string, hash: Buffer): Principal | null {
+    const hit = this.active.get(hash.toString('hex'));
+    if (!hit || !timingSafeEqual(hit.hash, hash)) return null;
+    if (hit.expiresAt && hit.expiresAt.getTime() <= Date.now()) return null;
+    this.used.add(hit.id);
+    return hit.principal;
+  }
+
+  /** Re-reads the keys and writes lastUsedAt; one at a time. */
+  refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        await this.writeLastUsed();
+        await this.load();
+        if (this.failing) this.log.info('database keys are refreshed again');
+        this.failing = false;
+      } catch (err) {
+        if (!this.failing) this.log.warn({ err: (err as Error).message }, 'refreshing database keys failed; using the keys last read');
+        this.failing = true;
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private async load(): Promise<void> {
+    const [rows, total] = await Promise.all([
+      this.prisma.apiKey.findMany({ where: { revokedAt: null }, select: { id: true, hash: true, expiresAt: true, allowedModels: true } }),
+      this.prisma.apiKey.count(),
+    ]);
+    const next = new Map<string, ActiveKey>();
+    for (const r of rows) if (!this.revokedHere.has(r.hash)) next.set(r.hash, toActive(r));
+    this.active = next;
+    this.anyKeys = total > 0;
+  }
+
+  private async writeLastUsed(): Promise<void> {
+    if (this.used.size === 0) return;
+    const ids = [...this.used];
+    this.used.clear();
+    try {
+      await this.prisma.apiKey.updateMany({ where: { id: { in: ids } }, data: { lastUsedAt: new Date() } });
+    } catch (err) {
+      for (const id of ids) this.used.add(id); // try again next time
+      throw err;
+    }
+  }
+
+  /** Creates a key; the secret is returned here and never again (only its hash is stored). */
+  async create(input: NewApiKey): Promise<{ key: ApiKey; secret: string }> {
+    const secret = SECRET_PREFIX + randomBytes(32).toString('base64url');
+    const key = await this.prisma.apiKey.create({
+      data: {
+        name: input.name,
+        prefix: secret.slice(0, DISPLAY_PREFIX_LENGTH),
+        hash: hashKey(secret).toString('hex'),
+        expiresAt: input.expiresAt ?? null,
+        allowedModels: input.allowedModels ?? [],
+      },
+    });
+    this.active.set(key.hash, toActive(key));
+    this.anyKeys = true;
+    return { key, secret };
+  }
+
+  /** Revokes a key (refused at once in this process); null when there is no such key. */
+  async revoke(id: string): Promise<ApiKey | null> {
+    const existing = await this.prisma.apiKey.findUnique({ where: { id } });
+    if (!existing) return null;
+    const key = existing.revokedAt ? existing : await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    this.revokedHere.add(key.hash);
+    this.active.delete(key.hash);
+    return key;
+  }
+}
+
+function toActive(r: Pick<ApiKey, 'id' | 'hash' | 'expiresAt' | 'allowedModels'>): ActiveKey {
+  return {
+    id: r.id,
+    hash: Buffer.from(r.hash, 'hex'),
+    expiresAt: r.expiresAt,
+    principal: { keyId: r.id, ...(r.allowedModels.length > 0 ? { allowedModels: r.allowedModels } : {}) },
+  };
+}

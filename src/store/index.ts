@@ -1,0 +1,62 @@
+/**
+ * Persistence for Parley: opens the database, applies pending migrations, loads the
+ * database keys, starts the usage writer, and hands createParley what it plugs in
+ * (key source, usage sink, the GraphQL routes, and what to close on shutdown).
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { Authenticator, StaticKeys } from '../auth/keys.js';
+import type { Settings } from '../config/env.js';
+import { graphqlPlugin } from '../graphql/plugin.js';
+import type { ParleyOptions } from '../server.js';
+import { openDatabase, type Database } from './database.js';
+import { DbKeys } from './db-keys.js';
+import { migrate } from './migrate.js';
+import { BatchedUsageSink } from './usage-sink.js';
+
+export interface Store {
+  db: Database;
+  keys: DbKeys;
+  usage: BatchedUsageSink;
+  /** Writes what's buffered, stops the timers, closes the database. */
+  close(): Promise<void>;
+}
+
+export async function openStore(settings: Settings, log: FastifyBaseLogger): Promise<Store> {
+  const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, log });
+  try {
+    await migrate(db.pool, log);
+    const keys = new DbKeys(db.prisma, log, settings.keyRefreshMs);
+    await keys.start();
+    const usage = new BatchedUsageSink(db.pool, log, { maxBuffer: settings.usageBufferMax });
+    let closing: Promise<void> | undefined;
+    return {
+      db,
+      keys,
+      usage,
+      close() {
+        closing ??= (async () => {
+          await usage.flush();
+          usage.close();
+          await keys.stop().catch((err: Error) => log.warn({ err: err.message }, 'writing key lastUsedAt failed'));
+          await db.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
+
+/** The createParley options that plug the store in. */
+export function storeOptions(store: Store, settings: Settings): Pick<ParleyOptions, 'keySources' | 'usage' | 'plugins' | 'onClose'> {
+  // The same key sources createParley authenticates chat requests with.
+  const auth = new Authenticator([new StaticKeys(settings.apiKeys), store.keys]);
+  return {
+    keySources: [store.keys],
+    usage: store.usage,
+    plugins: [graphqlPlugin({ prisma: store.db.prisma, pool: store.db.pool, keys: store.keys, auth, adminKey: settings.adminKey })],
+    onClose: () => store.close(),
+  };
+}

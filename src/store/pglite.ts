@@ -1,0 +1,137 @@
+/**
+ * The embedded database: PGlite in a worker thread, reachable as a PostgreSQL server on a
+ * Unix socket, so the main thread talks to it with `pg` like to any PostgreSQL.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { PgliteWorkerData, PgliteWorkerMessage } from './pglite-worker.js';
+
+/** Client connections the socket server multiplexes onto PGlite's single session. */
+export const EMBEDDED_MAX_CONNECTIONS = 16;
+/** pg connects to `<host>/.s.PGSQL.<port>` when host is a directory. */
+const SOCKET_PORT = 5432;
+/** Unix socket paths are limited to about 104-108 bytes depending on the OS. */
+const MAX_SOCKET_PATH = 100;
+
+export interface EmbeddedPostgres {
+  /** Directory of the socket (pg's `host`) and its port number. */
+  socketDir: string;
+  port: number;
+  /** Starts the worker again after stop() (used by tests that take the database away). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Where the socket goes: under the data dir, or a per-data-dir temp folder when that path is too long. */
+export function socketDirFor(dataDir: string): string {
+  if (join(dataDir, `.s.PGSQL.${SOCKET_PORT}`).length <= MAX_SOCKET_PATH) return dataDir;
+  return join(tmpdir(), `parley-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`);
+}
+
+/** Whether something accepts connections on the socket (another Parley using this data dir). */
+function socketInUse(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * The worker for the module next to this file. Built (.js) it loads directly; run from
+ * source (.ts, under tsx) the worker first registers tsx's loader, which workers don't inherit.
+ */
+function newWorker(workerData: PgliteWorkerData): Worker {
+  if (!fileURLToPath(import.meta.url).endsWith('.ts')) return new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./pglite-worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
+export async function startEmbeddedPostgres(dataDir: string, onUnexpectedExit: (err: Error) => void): Promise<EmbeddedPostgres> {
+  const dbDir = join(dataDir, 'pglite');
+  const socketDir = socketDirFor(dataDir);
+  const socketPath = join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
+  mkdirSync(dbDir, { recursive: true });
+  mkdirSync(socketDir, { recursive: true, mode: 0o700 });
+
+  let worker: Worker | undefined;
+  let stopping = false;
+
+  const start = async (): Promise<void> => {
+    if (existsSync(socketPath)) {
+      // PGlite is single-process: a second server on the same files would corrupt them.
+      if (await socketInUse(socketPath)) {
+        throw new Error(`The embedded database in ${dataDir} is already in use by another process (socket ${socketPath}). Use another PARLEY_DATA_DIR, or PostgreSQL via DATABASE_URL to run several instances.`);
+      }
+      rmSync(socketPath, { force: true }); // left over by a process that didn't exit cleanly
+    }
+    stopping = false;
+    const data: PgliteWorkerData = { dataDir: dbDir, socketPath, maxConnections: EMBEDDED_MAX_CONNECTIONS };
+    const w = newWorker(data);
+    worker = w;
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (msg: PgliteWorkerMessage) => {
+        if (msg.type === 'ready') {
+          cleanup();
+          resolve();
+        } else if (msg.type === 'error') {
+          cleanup();
+          void w.terminate();
+          reject(new Error(`The embedded database (PGlite in ${dbDir}) failed to start: ${msg.message}`));
+        }
+      };
+      let failure: Error | undefined;
+      const onError = (err: Error) => {
+        failure = err;
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        reject(new Error(`The embedded database worker exited during startup (code ${code})${failure ? `: ${failure.message}` : ''}`));
+      };
+      const cleanup = () => {
+        w.off('message', onMessage);
+        w.off('exit', onExit);
+        w.off('error', onError);
+      };
+      w.on('message', onMessage);
+      w.on('exit', onExit);
+      w.on('error', onError);
+    });
+    w.on('error', (err) => onUnexpectedExit(err));
+    w.on('exit', (code) => {
+      if (!stopping) onUnexpectedExit(new Error(`The embedded database worker exited unexpectedly (code ${code})`));
+    });
+  };
+
+  const stop = async (): Promise<void> => {
+    const w = worker;
+    if (!w) return;
+    worker = undefined;
+    stopping = true;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void w.terminate(), 10_000);
+      w.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      w.on('message', (msg: PgliteWorkerMessage) => {
+        if (msg.type === 'stopped' || msg.type === 'error') void w.terminate();
+      });
+      w.postMessage({ type: 'stop' });
+    });
+    rmSync(socketPath, { force: true });
+  };
+
+  await start();
+  return { socketDir, port: SOCKET_PORT, start, stop };
+}

@@ -1,0 +1,167 @@
+/**
+ * Writes usage records (one RequestLog row per chat request) off the request path.
+ *
+ * `record()` only appends to an in-memory buffer; a timer, or a full batch, writes what is
+ * buffered as one multi-row INSERT. When the database is unreachable the records stay in
+ * the buffer (bounded: beyond `maxBuffer` new records are dropped, counted and logged) and
+ * the write is retried with backoff until the database is back. A chat request never waits
+ * for any of this.
+ *
+ * Why raw SQL rather than Prisma's createMany: measured here, createMany of 500 rows keeps
+ * the main thread busy for ~160 ms (query planning and parameter mapping run in-thread),
+ * one bound INSERT through `pg` for ~1.5 ms. The column list is checked against
+ * schema.prisma by the drift test. Each row carries an id made here, and the INSERT skips
+ * ids already present, so a batch retried after an ambiguous failure (the commit landed but
+ * the reply was lost) is still written exactly once.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
+import type { RequestRecord, UsageSink } from '../usage/record.js';
+
+export interface UsageSinkOptions {
+  /** Records held at most (waiting for a write or for the database to come back). */
+  maxBuffer: number;
+  /** Rows per INSERT. */
+  batchSize?: number;
+  /** A partial batch is written after at most this long. */
+  flushIntervalMs?: number;
+  /** Backoff between failed writes: doubles from min to max. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+const COLUMNS = [
+  'id', 'requestId', 'keyId', 'route', 'requestedModel', 'provider', 'upstreamModel', 'stream', 'status', 'errorType',
+  'promptTokens', 'completionTokens', 'totalTokens', 'ttftMs', 'durationMs', 'clientAborted', 'fallback',
+  'vapiCallId', 'vapiAssistantId', 'vapiCustomerNumber', 'createdAt',
+] as const;
+
+/** The RequestLog columns this writer fills (the drift test checks they exist). */
+export const REQUEST_LOG_COLUMNS: readonly string[] = COLUMNS;
+
+interface Pending {
+  id: string;
+  r: RequestRecord;
+}
+
+function row({ id, r }: Pending): unknown[] {
+  return [
+    id, r.requestId, r.keyId, r.route, r.requestedModel, r.provider, r.upstreamModel, r.stream, r.status, r.errorType,
+    r.promptTokens, r.completionTokens, r.totalTokens, r.ttftMs, r.durationMs, r.clientAborted, r.fallback,
+    r.vapi?.callId ?? null, r.vapi?.assistantId ?? null, r.vapi?.customerNumber ?? null, r.createdAt,
+  ];
+}
+
+function insertSql(n: number): string {
+  const w = COLUMNS.length;
+  const tuples = Array.from({ length: n }, (_, i) => `(${COLUMNS.map((_, j) => `$${i * w + j + 1}`).join(',')})`);
+  return `INSERT INTO "RequestLog" (${COLUMNS.map((c) => `"${c}"`).join(',')}) VALUES ${tuples.join(',')} ON CONFLICT ("id") DO NOTHING`;
+}
+
+export class BatchedUsageSink implements UsageSink {
+  private buffer: Pending[] = [];
+  private writing: Promise<void> | null = null;
+  private retryAt = 0;
+  private backoffMs: number;
+  private failing = false;
+  private readonly timer: NodeJS.Timeout;
+  /** Records dropped because the buffer was full (since start). */
+  dropped = 0;
+  private droppedLogged = 0;
+  /** Rows written (since start). */
+  written = 0;
+
+  private readonly batchSize: number;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly log: FastifyBaseLogger,
+    private readonly opts: UsageSinkOptions,
+  ) {
+    this.batchSize = opts.batchSize ?? 200;
+    this.retryMinMs = opts.retryMinMs ?? 250;
+    this.retryMaxMs = opts.retryMaxMs ?? 30_000;
+    this.backoffMs = this.retryMinMs;
+    this.timer = setInterval(() => this.kick(), opts.flushIntervalMs ?? 500);
+    this.timer.unref();
+  }
+
+  /** Records waiting to be written. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  record(r: RequestRecord): void {
+    if (this.buffer.length >= this.opts.maxBuffer) {
+      this.dropped++;
+      // Once per power of two, so a long outage doesn't flood the log.
+      if ((this.dropped & (this.dropped - 1)) === 0) {
+        this.log.warn({ dropped: this.dropped, buffered: this.buffer.length }, 'usage buffer full (database unreachable?): dropping usage records');
+        this.droppedLogged = this.dropped;
+      }
+      return;
+    }
+    this.buffer.push({ id: randomUUID(), r });
+    if (this.buffer.length >= this.batchSize) setImmediate(() => this.kick());
+  }
+
+  /** Starts a write unless one is running or the retry backoff says wait. */
+  private kick(): void {
+    if (this.writing || this.buffer.length === 0 || Date.now() < this.retryAt) return;
+    this.writing = this.drain().finally(() => {
+      this.writing = null;
+    });
+  }
+
+  /** Writes batches until the buffer is empty or a write fails. */
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, this.batchSize);
+      try {
+        await this.pool.query(insertSql(batch.length), batch.flatMap(row));
+      } catch (err) {
+        this.retryAt = Date.now() + this.backoffMs;
+        this.backoffMs = Math.min(this.backoffMs * 2, this.retryMaxMs);
+        if (!this.failing) this.log.warn({ err: (err as Error).message, buffered: this.buffer.length }, 'writing usage records failed; keeping them and retrying');
+        this.failing = true;
+        return;
+      }
+      // Records only ever join at the end, so the written ones are still the first.
+      this.buffer.splice(0, batch.length);
+      this.written += batch.length;
+      if (this.failing) this.log.info({ buffered: this.buffer.length, dropped: this.dropped }, 'usage records are being written again');
+      this.failing = false;
+      this.backoffMs = this.retryMinMs;
+      this.retryAt = 0;
+    }
+  }
+
+  /**
+   * Writes everything buffered (on shutdown). Retries a failing database until `timeoutMs`,
+   * then reports what could not be written.
+   */
+  async flush(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.writing) await this.writing;
+      if (this.buffer.length === 0) break;
+      if (Date.now() >= deadline) {
+        this.log.error({ lost: this.buffer.length }, 'could not write usage records before shutdown: the database is unreachable');
+        break;
+      }
+      const wait = this.retryAt - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, deadline - Date.now())));
+      this.retryAt = 0;
+      this.kick();
+    }
+    if (this.dropped > this.droppedLogged) this.log.warn({ dropped: this.dropped }, 'usage records dropped because the buffer was full');
+  }
+
+  /** Stops the timer (after flush, on shutdown). */
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
