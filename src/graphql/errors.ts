@@ -23,6 +23,9 @@ function sanitize(err: GraphQLError, ctx: MercuriusContext): GraphQLError {
   if (original instanceof ErrorWithProps) {
     return new GraphQLError(original.message, { nodes: err.nodes, path: err.path, extensions: original.extensions as Record<string, unknown> });
   }
+  // mercurius' own request errors (validation, depth, GET mutation, bad JSON) carry a 4xx: their messages are meant for the client.
+  const status = (original as { statusCode?: number }).statusCode;
+  if (typeof status === 'number' && status < 500) return err;
   const down = DB_DOWN.test(original.message) || (original as { code?: string }).code === 'ECONNREFUSED';
   ctx.reply.log.error({ err: original, path: err.path }, down ? 'graphql: database unavailable' : 'graphql: resolver failed');
   return new GraphQLError(down ? 'The database is unavailable; try again shortly.' : 'Internal error.', {
