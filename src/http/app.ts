@@ -14,6 +14,7 @@ import { ApiError } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
 import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
+import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../vapi/context.js';
 import { sendApiError, toApiError } from './errors.js';
 import { Lifecycle } from './lifecycle.js';
 import { ChatRecorder } from './record.js';
@@ -119,6 +120,17 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     if (cfg.chat || cfg.auth) {
       const principal = await deps.auth.authenticate(request.headers.authorization);
       if (request.chat) request.chat.principal = principal;
+    }
+  });
+
+  // Vapi's own fields (call, customer, metadata of any shape, …) are taken off the body before
+  // the OpenAI schema sees it: they are facts about the call, not OpenAI parameters.
+  app.addHook('preValidation', async (request) => {
+    const ctx = request.chat;
+    if (ctx && isVapiRequest(request.body)) {
+      ctx.route = 'vapi';
+      ctx.vapi = vapiContextOf(request.body);
+      request.body = withoutVapiFields(request.body);
     }
   });
 

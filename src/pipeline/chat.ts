@@ -9,7 +9,6 @@ import { ApiError } from '../protocol/errors.js';
 import { BuiltinProvider } from '../providers/builtin/index.js';
 import { UpstreamError, type ProviderRequest, type ProviderResponse } from '../providers/types.js';
 import type { Route, Router } from '../routing/router.js';
-import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../vapi/context.js';
 import type { ChatContext } from './context.js';
 import { relayStream, SHUTDOWN } from './relay.js';
 
@@ -42,11 +41,8 @@ export class ChatPipeline {
   async handle(body: ChatRequest, ctx: ChatContext, reply: FastifyReply): Promise<void> {
     ctx.requestedModel = body.model;
     ctx.stream = body.stream === true;
-    const vapi = isVapiRequest(body);
-    if (vapi) {
-      ctx.route = 'vapi';
-      ctx.vapi = vapiContextOf(body);
-    }
+    // Vapi's fields were taken off the body before validation (http/app.ts); its requests use the allow-list.
+    const vapi = ctx.vapi !== null;
     const allowed = ctx.principal?.allowedModels;
     if (allowed && !allowed.includes(body.model)) {
       throw new ApiError(403, `This API key may not use the model \`${body.model}\`.`, 'permission_error', 'model_not_allowed', 'model');
@@ -63,7 +59,7 @@ export class ChatPipeline {
     this.inflight.add(ac);
     try {
       const call: Omit<ProviderRequest, 'upstreamModel'> = {
-        request: vapi ? withoutVapiFields(body) : body,
+        request: body,
         stream: ctx.stream,
         allowlistOnly: policy === 'allowlist' || (policy === 'auto' && vapi),
         signal: ac.signal,

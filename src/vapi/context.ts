@@ -7,7 +7,6 @@
  * ("destructured"). Those must never reach an OpenAI upstream, which rejects unknown
  * arguments; see protocol/upstream-fields in docs/vapi.md for how they are told apart.
  */
-import type { ChatRequest } from '../protocol/chat.js';
 import type { VapiCallContext } from '../usage/record.js';
 
 /** Vapi's own top-level fields (the rest of a Vapi body is OpenAI's, or destructured metadata). */
@@ -18,11 +17,12 @@ const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Arr
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v.slice(0, 200) : undefined);
 
 /** Vapi sends `call` on every Custom LLM request; phoneNumber/customer come with it on phone calls. */
-export function isVapiRequest(body: ChatRequest): boolean {
-  return obj(body.call) !== undefined || obj(body.phoneNumber) !== undefined || obj(body.customer) !== undefined;
+export function isVapiRequest(body: unknown): body is Obj {
+  return obj(body) !== undefined && (obj((body as Obj).call) !== undefined || obj((body as Obj).phoneNumber) !== undefined || obj((body as Obj).customer) !== undefined);
 }
 
-export function vapiContextOf(body: ChatRequest): VapiCallContext {
+
+export function vapiContextOf(body: Obj): VapiCallContext {
   const call = obj(body.call) ?? {};
   const customer = obj(body.customer) ?? obj(call.customer) ?? {};
   const phone = obj(body.phoneNumber) ?? obj(call.phoneNumber) ?? {};
@@ -36,8 +36,8 @@ export function vapiContextOf(body: ChatRequest): VapiCallContext {
 }
 
 /** The body without Vapi's fields, for the upstream; every other field is kept for the allow-list to judge. */
-export function withoutVapiFields(body: ChatRequest): ChatRequest {
+export function withoutVapiFields(body: Obj): Obj {
   const out: Obj = {};
   for (const key in body) if (!VAPI_FIELDS.has(key)) out[key] = body[key];
-  return out as ChatRequest;
+  return out;
 }

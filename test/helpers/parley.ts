@@ -2,6 +2,7 @@
 import { readSettings, type Settings } from '../../src/config/env.js';
 import type { FileConfig } from '../../src/config/file.js';
 import { createParley, type Parley } from '../../src/server.js';
+import type { RequestRecord, UsageSink } from '../../src/usage/record.js';
 
 export interface TestParley {
   url: string; // root, e.g. http://127.0.0.1:1234
@@ -9,13 +10,13 @@ export interface TestParley {
   close(): Promise<void>;
 }
 
-export async function startParley(env: Record<string, string> = {}, fileConfig?: FileConfig, extra: Partial<Settings> = {}): Promise<TestParley> {
+export async function startParley(env: Record<string, string> = {}, fileConfig?: FileConfig, extra: Partial<Settings> = {}, usage?: UsageSink): Promise<TestParley> {
   const settings: Settings = {
     ...readSettings({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', LOG_LEVEL: 'silent', ...env }),
     port: 0,
     ...extra,
   };
-  const parley = await createParley({ settings, fileConfig });
+  const parley = await createParley({ settings, fileConfig, usage });
   const url = await parley.listen();
   return { url, parley, close: () => parley.shutdown() };
 }
@@ -34,4 +35,10 @@ export async function sseEvents(res: Response): Promise<string[]> {
       if (!e.startsWith('data: ')) throw new Error(`not an SSE data event: ${JSON.stringify(e)}`);
       return e.slice(6);
     });
+}
+
+/** A usage sink that keeps records in memory, for assertions. */
+export function memorySink(): UsageSink & { records: RequestRecord[] } {
+  const records: RequestRecord[] = [];
+  return { records, record: (r) => void records.push(r), flush: async () => {} };
 }
