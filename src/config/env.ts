@@ -41,6 +41,8 @@ export interface Settings {
   keyRefreshMs: number;
   /** Usage records kept in memory while the database is unreachable; beyond it they are dropped (and counted). */
   usageBufferMax: number;
+  /** Longest a usage record waits in memory before being written (a full batch goes at once). */
+  usageFlushMs: number;
 }
 
 export class SettingsError extends Error {}
@@ -92,6 +94,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     adminKey: env.PARLEY_ADMIN_KEY || undefined,
     keyRefreshMs: int(env, 'PARLEY_KEY_REFRESH_MS', 5_000, 100),
     usageBufferMax: int(env, 'PARLEY_USAGE_BUFFER_MAX', 50_000, 1),
+    usageFlushMs: int(env, 'PARLEY_USAGE_FLUSH_MS', 500, 10),
   };
 }
 

@@ -42,6 +42,8 @@ export class DbKeys implements KeySource {
   private timer?: NodeJS.Timeout;
   private refreshing: Promise<void> | null = null;
   private failing = false;
+  /** Completed reads of the key table (tests wait on it to see a refresh happen). */
+  loads = 0;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -101,6 +103,7 @@ export class DbKeys implements KeySource {
     for (const r of rows) if (!this.revokedHere.has(r.hash)) next.set(r.hash, toActive(r));
     this.active = next;
     this.anyKeys = total > 0;
+    this.loads++;
   }
 
   private async writeLastUsed(): Promise<void> {

@@ -27,7 +27,7 @@ export async function openStore(settings: Settings, log: FastifyBaseLogger): Pro
     await migrate(db.pool, log);
     const keys = new DbKeys(db.prisma, log, settings.keyRefreshMs);
     await keys.start();
-    const usage = new BatchedUsageSink(db.pool, log, { maxBuffer: settings.usageBufferMax });
+    const usage = new BatchedUsageSink(db.pool, log, { maxBuffer: settings.usageBufferMax, flushIntervalMs: settings.usageFlushMs });
     let closing: Promise<void> | undefined;
     return {
       db,

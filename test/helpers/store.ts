@@ -138,3 +138,52 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * A TCP relay in front of PostgreSQL that a test can take down (every connection cut,
+ * new ones refused) and bring back on the same port: a database outage on demand.
+ */
+export interface Outage {
+  /** DATABASE_URL through the relay. */
+  url: string;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function pgOutage(databaseUrl: string): Promise<Outage> {
+  const { createServer, connect } = await import('node:net');
+  const target = new URL(databaseUrl);
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  const url = new URL(databaseUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  const down = async () => {
+    await new Promise<void>((r) => {
+      server.close(() => r());
+      for (const s of sockets) s.destroy();
+    });
+  };
+  return {
+    url: url.toString(),
+    down,
+    up: () => new Promise<void>((r) => server.listen(port, '127.0.0.1', r)),
+    close: async () => {
+      if (server.listening) await down();
+    },
+  };
+}
