@@ -40,6 +40,29 @@ describe('main process', () => {
     }
   });
 
+  it('never logs the client key, the upstream key or message text; PARLEY_LOG_CONTENT=1 logs the messages', { timeout: 60_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-main-'));
+    try {
+      for (const logContent of ['', '1']) {
+        const env = { PORT: '0', PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', PARLEY_API_KEYS: 'client-key-SECRET1', OPENAI_API_KEY: 'upstream-key-SECRET2', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', PARLEY_LOG_CONTENT: logContent, LOG_LEVEL: 'debug' };
+        const { child, listening, output } = start(env);
+        const url = await listening;
+        const post = (auth: string) =>
+          fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'private words' }] }) });
+        assert.equal((await post('Bearer client-key-SECRET1')).status, 502);
+        assert.equal((await post('Bearer wrong-key-SECRET3')).status, 401);
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+        assert.doesNotMatch(output(), /SECRET/, 'no key in the logs');
+        assert.match(output(), /"status":502/);
+        if (logContent) assert.match(output(), /private words/);
+        else assert.doesNotMatch(output(), /private words/);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start on a public HOST without API keys, with a clear message and exit 1', { timeout: 60_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-main-'));
     try {

@@ -25,7 +25,7 @@ export interface Settings {
   shutdownGraceMs: number;
   /** Delay between the built-in model's tokens, so it visibly streams. */
   builtinTokenDelayMs: number;
-  /** Log prompt and completion text (off: only sizes and counts are logged). */
+  /** Log each request's messages (off: only ids, sizes, counts and timings are logged). */
   logContent: boolean;
   /**
    * Which request fields reach OpenAI-compatible upstreams: "passthrough" forwards every field,

@@ -89,7 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   app.server.on('connection', (socket) => socket.setNoDelay(true));
   const lifecycle = new Lifecycle();
   const pipeline = new ChatPipeline({ router: deps.router, settings });
-  const recorder = new ChatRecorder(deps.usage);
+  const recorder = new ChatRecorder(deps.usage, settings.logContent);
 
   for (const schema of Object.values(openaiSchemas)) app.addSchema(schema);
 

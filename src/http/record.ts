@@ -8,13 +8,17 @@ import { toRecord } from '../pipeline/context.js';
 import type { UsageSink } from '../usage/record.js';
 
 export class ChatRecorder {
-  constructor(private readonly sink: UsageSink) {}
+  constructor(
+    private readonly sink: UsageSink,
+    /** PARLEY_LOG_CONTENT: also log the request's messages (off by default: prompts are private). */
+    private readonly logContent = false,
+  ) {}
 
   finish(request: FastifyRequest, ctx: ChatContext): void {
     if (ctx.recorded) return;
     ctx.recorded = true;
     const record = toRecord(ctx, performance.now());
-    // No prompt text, no key: ids, sizes and timings only.
+    // No key, and no prompt text unless PARLEY_LOG_CONTENT says so: ids, sizes and timings.
     request.log.info(
       {
         route: record.route,
@@ -31,6 +35,7 @@ export class ChatRecorder {
         clientAborted: record.clientAborted || undefined,
         fallback: record.fallback || undefined,
         vapi: record.vapi ?? undefined,
+        messages: this.logContent ? (request.body as { messages?: unknown } | undefined)?.messages : undefined,
       },
       'chat',
     );
