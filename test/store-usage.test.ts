@@ -158,6 +158,18 @@ for (const backend of backends()) {
         assert.ok(p.logs.some((l) => /being written again/.test(l.msg)));
       });
 
+      if (backend.name === 'pglite') {
+        it('restarts a crashed embedded database by itself, losing no record', async () => {
+          await p.store.db.embedded!.kill();
+          const ids = ['crash-0', 'crash-1', 'crash-2'];
+          for (const rid of ids) assert.equal((await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: user('x') }, { ...auth, 'x-request-id': rid })).status, 200);
+          await eventually(() => p.logs.some((l) => /embedded database restarted/.test(l.msg)), 'the worker restarted');
+          await eventually(() => p.store.usage.pending === 0, 'the buffer drains');
+          assert.equal((await rowsFor(p.store.db.pool, ids)).length, 3);
+          assert.ok(p.logs.some((l) => /exited unexpectedly/.test(l.msg)));
+        });
+      }
+
       it('drops what exceeds the buffer bound, counting and logging it', async () => {
         await p.close();
         const fresh = await freshEnv(backend, relays);

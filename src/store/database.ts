@@ -36,7 +36,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.databaseUrl) {
     config = { connectionString: opts.databaseUrl, max: opts.poolMax ?? 10 };
   } else {
-    embedded = await startEmbeddedPostgres(opts.dataDir, (err) => log.error({ err }, 'embedded database stopped'));
+    embedded = await startEmbeddedPostgres(opts.dataDir, log);
     config = {
       host: embedded.socketDir,
       port: embedded.port,

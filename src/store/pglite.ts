@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { FastifyBaseLogger } from 'fastify';
 import type { PgliteWorkerData, PgliteWorkerMessage } from './pglite-worker.js';
 
 /** Client connections the socket server multiplexes onto PGlite's single session. */
@@ -25,7 +26,13 @@ export interface EmbeddedPostgres {
   /** Starts the worker again after stop() (used by tests that take the database away). */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Ends the worker abruptly, as a crash would (tests: it restarts by itself). */
+  kill(): Promise<void>;
 }
+
+/** Backoff between attempts to restart a crashed worker. */
+const RESTART_MIN_MS = 200;
+const RESTART_MAX_MS = 30_000;
 
 /** Where the socket goes: under the data dir, or a per-data-dir temp folder when that path is too long. */
 export function socketDirFor(dataDir: string): string {
@@ -57,7 +64,7 @@ function newWorker(workerData: PgliteWorkerData): Worker {
   return new Worker(boot, { eval: true, workerData });
 }
 
-export async function startEmbeddedPostgres(dataDir: string, onUnexpectedExit: (err: Error) => void): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLogger): Promise<EmbeddedPostgres> {
   const dbDir = join(dataDir, 'pglite');
   const socketDir = socketDirFor(dataDir);
   const socketPath = join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
@@ -66,6 +73,28 @@ export async function startEmbeddedPostgres(dataDir: string, onUnexpectedExit: (
 
   let worker: Worker | undefined;
   let stopping = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let restartDelay = RESTART_MIN_MS;
+
+  // A crashed worker is restarted with backoff; meanwhile queries fail and the usage writer buffers.
+  const restartLater = () => {
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping) return;
+      start().then(
+        () => {
+          log.info('embedded database restarted');
+          restartDelay = RESTART_MIN_MS;
+        },
+        (err: Error) => {
+          log.error({ err: err.message }, 'restarting the embedded database failed; trying again');
+          restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
+          restartLater();
+        },
+      );
+    }, restartDelay);
+    restartTimer.unref();
+  };
 
   const start = async (): Promise<void> => {
     if (existsSync(socketPath)) {
@@ -107,17 +136,21 @@ export async function startEmbeddedPostgres(dataDir: string, onUnexpectedExit: (
       w.on('exit', onExit);
       w.on('error', onError);
     });
-    w.on('error', (err) => onUnexpectedExit(err));
+    w.on('error', (err) => log.error({ err }, 'embedded database worker failed'));
     w.on('exit', (code) => {
-      if (!stopping) onUnexpectedExit(new Error(`The embedded database worker exited unexpectedly (code ${code})`));
+      if (stopping || worker !== w) return;
+      worker = undefined;
+      log.error({ code }, 'the embedded database worker exited unexpectedly; restarting it');
+      restartLater();
     });
   };
 
   const stop = async (): Promise<void> => {
+    stopping = true;
+    clearTimeout(restartTimer);
     const w = worker;
     if (!w) return;
     worker = undefined;
-    stopping = true;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => void w.terminate(), 10_000);
       w.once('exit', () => {
@@ -132,6 +165,10 @@ export async function startEmbeddedPostgres(dataDir: string, onUnexpectedExit: (
     rmSync(socketPath, { force: true });
   };
 
+  const kill = async (): Promise<void> => {
+    await worker?.terminate();
+  };
+
   await start();
-  return { socketDir, port: SOCKET_PORT, start, stop };
+  return { socketDir, port: SOCKET_PORT, start, stop, kill };
 }
