@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { backends, eventually, pgOutage, startStoreParley, type Backend, type Outage, type StoreParley } from './helpers/store.js';
+import { backends, codes, eventually, gql, pgOutage, startStoreParley, type Backend, type Outage, type StoreParley } from './helpers/store.js';
 import { postJson, sseEvents } from './helpers/parley.js';
 
 const KEY = 'sk-usage-test-key';
@@ -146,6 +146,10 @@ for (const backend of backends()) {
           assert.equal(res.status, 200);
           await res.text();
         }
+        // GraphQL says so in its own shape, never a 500.
+        const gqlDown = await gql(p.url, '{ todos { id } }', undefined, KEY);
+        assert.equal(gqlDown.status, 200);
+        assert.deepEqual(codes(gqlDown), ['SERVICE_UNAVAILABLE']);
         // The writer tried, failed, and kept every record.
         await eventually(() => p.logs.some((l) => /writing usage records failed/.test(l.msg)), 'a failed write');
         assert.equal(p.store.usage.pending, 30);
@@ -156,6 +160,7 @@ for (const backend of backends()) {
         const rows = await rowsFor(p.store.db.pool, ids);
         assert.equal(rows.length, 30, 'no record lost, none duplicated');
         assert.ok(p.logs.some((l) => /being written again/.test(l.msg)));
+        await eventually(async () => codes(await gql(p.url, '{ todos { id } }', undefined, KEY)).length === 0, 'GraphQL works again');
       });
 
       if (backend.name === 'pglite') {
