@@ -3,17 +3,54 @@
  * Parsing is eventsource-parser's (CRLF, multi-line data, comments, split chunks);
  * payloads are yielded as the strings received so unchanged chunks are never re-serialized.
  */
+import { Readable } from 'node:stream';
 import { createParser } from 'eventsource-parser';
 
-export async function* sseData(body: AsyncIterable<Buffer>): AsyncGenerator<string> {
+/** What an upstream may still send after `[DONE]` before Parley stops reading it. */
+const MAX_BYTES_AFTER_DONE = 64 * 1024;
+
+export async function* sseData(body: Readable | AsyncIterable<Buffer>): AsyncGenerator<string> {
   let pending: string[] = [];
-  const parser = createParser({ onEvent: (event) => pending.push(event.data) });
+  let sawDone = false;
+  const parser = createParser({
+    onEvent: (event) => {
+      if (event.data === '[DONE]') sawDone = true;
+      pending.push(event.data);
+    },
+  });
   const decoder = new TextDecoder();
-  for await (const chunk of body) {
-    parser.feed(decoder.decode(chunk, { stream: true }));
-    if (pending.length === 0) continue;
-    const ready = pending;
-    pending = [];
-    for (const data of ready) yield data;
+  // The caller stops at `[DONE]`, usually before the body has emitted 'end'. Letting
+  // for-await destroy the body then costs an AbortError with a stack trace per stream
+  // (a few % of CPU under load in the benchmark's profile), so the body is iterated
+  // without destroy-on-return and what is left after [DONE] is drained instead.
+  const readable = body instanceof Readable ? body : null;
+  const source = readable ? readable.iterator({ destroyOnReturn: false }) : body;
+  let ended = false;
+  try {
+    for await (const chunk of source) {
+      parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
+      if (pending.length === 0) continue;
+      const ready = pending;
+      pending = [];
+      for (const data of ready) yield data;
+    }
+    ended = true;
+  } finally {
+    if (readable && !ended && !readable.destroyed) {
+      // Nobody listens to this body any more: its errors (undici's "Request aborted" on
+      // destroy, a late transport error) must not surface as uncaught exceptions.
+      readable.on('error', () => {});
+      if (sawDone) drainRest(readable);
+      else readable.destroy();
+    }
   }
+}
+
+/** Reads (and drops) the rest of a finished stream's body, normally just its terminator. */
+function drainRest(body: Readable): void {
+  let bytes = 0;
+  body.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > MAX_BYTES_AFTER_DONE) body.destroy();
+  });
 }
