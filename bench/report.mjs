@@ -55,6 +55,9 @@ export function printReport(r) {
   const d = r.speed.direct;
   const say = (s = '') => console.log(s);
   say(`\nParley benchmark — ${r.date} (${r.mode}, ${r.durationS} s) on ${r.machine.cpus}× ${r.machine.cpuModel}, Node ${r.machine.node}`);
+  const la = (x) => (x ? x.map((v) => v.toFixed(2)).join(' ') : '?');
+  const ow = r.machine.otherWork;
+  say(`Other work on the machine during the run: ${ow ? `${ow.otherCoresMean} cores on average, ${ow.otherCoresPeak} at peak` : '?'} (load average ${la(r.machine.loadavgAtStart)} → ${la(r.machine.loadavgAtEnd)}); it shows up as noise, mostly in the p99s.`);
   say(r.valid ? 'Run VALID: no errors, every answer 2xx.' : `Run INVALID (${r.invalid.length} problem(s)):\n  ${r.invalid.join('\n  ')}`);
 
   say('\n(a) Latency, sequential keep-alive non-stream (ms); added = minus direct');

@@ -16,17 +16,19 @@
  * timeout or stream that did not finish makes the run invalid, and the table says so.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { freePort, LOAD_CORE, nofileLimit, pinSelf, rssOf, spawnPinned, stop, waitForPort } from './lib/procs.mjs';
-import { CHAT_PATH, chatBody, ROOT, startTarget } from './lib/targets.mjs';
+import { CHAT_PATH, chatBody, live, PARLEY_ROOT, ROOT, startTarget } from './lib/targets.mjs';
+import { startCpuMonitor } from './lib/cpu-monitor.mjs';
 import { sequentialLatency } from './drivers/latency.mjs';
 import { throughput } from './drivers/throughput.mjs';
 import { streamTiming } from './drivers/streams.mjs';
 import { openStreams } from './drivers/memory.mjs';
 import { printReport, checkTargets } from './report.mjs';
+import { summary } from './lib/stats.mjs';
 import { summarizeProfile, formatSummary } from './profile-summary.mjs';
 
 const argv = process.argv.slice(2);
@@ -37,9 +39,11 @@ const gateways = (option('only') ?? 'bare,parley,portkey').split(',').filter(Boo
 const phases = new Set((option('phases') ?? 'a,b,c,d,e').split(','));
 
 const plan = quick
-  ? { latencyRequests: 1000, latencyWarmup: 300, seconds: 3, warmupSeconds: 2, ttftStreams: 64, memCounts: [200, 1000], streamTokens: 20 }
-  : { latencyRequests: 5000, latencyWarmup: 1000, seconds: 10, warmupSeconds: 3, ttftStreams: 320, memCounts: [1000, 10000], streamTokens: 20 };
+  ? { latencyRequests: 1000, latencyWarmup: 300, seconds: 3, warmupSeconds: 2, ttftStreams: 128, memCounts: [200, 1000], streamTokens: 20 }
+  : { latencyRequests: 5000, latencyWarmup: 1000, seconds: 10, warmupSeconds: 3, ttftStreams: 640, memCounts: [1000, 10000], streamTokens: 20 };
 plan.connections = [32, 256];
+plan.rounds = quick ? 2 : 4;
+plan.throughputRounds = 2;
 plan.ttftConcurrency = 32;
 plan.tokenDelayMs = [20, 50];
 plan.slowIntervalMs = 10_000;
@@ -82,41 +86,91 @@ async function smoke(target) {
 
 const FAST = (tokens) => ({ tokens, delayMinMs: 0, delayMaxMs: 0, holdIntervalMs: 0 });
 
-async function measureSpeed(name, mockPort, { databaseUrl: db, label, skipStreams } = {}) {
-  log(`${label ?? name}: starting`);
-  const target = await startTarget(name, { mockPort, databaseUrl: db, label });
-  const out = { label: target.label };
+/**
+ * (a)–(c) for all targets at once. Every target is started (all idle on the server core but
+ * the one being measured) and the measurements run in rounds, the targets taking turns in
+ * alternating order, so background load on this shared machine falls on all of them alike
+ * instead of on whichever happened to run during it.
+ */
+async function measureSpeed(specs, mockPort) {
+  const targets = [];
+  const out = {};
   try {
-    await setProfile(mockPort, FAST(plan.streamTokens));
-    await smoke(target);
-    await throughput(target, { connections: 32, stream: false, seconds: plan.warmupSeconds });
-    if (phases.has('a')) {
-      log(`${target.label}: (a) sequential latency, ${plan.latencyRequests} requests`);
-      const a = await sequentialLatency(target, { requests: plan.latencyRequests, warmup: plan.latencyWarmup, maxMs: 120_000 });
-      noteErrors(`${target.label} latency`, { errors: a.errors });
-      out.latencyMs = a.ms;
+    for (const spec of specs) {
+      log(`${spec.label}: starting`);
+      const t = await startTarget(spec.name, { mockPort, databaseUrl: spec.databaseUrl, label: spec.label });
+      targets.push(t);
+      out[t.label] = { label: t.label, throughput: {} };
     }
-    out.throughput = {};
+    await setProfile(mockPort, FAST(plan.streamTokens));
+    for (const t of targets) {
+      await smoke(t);
+      await throughput(t, { connections: 32, stream: false, seconds: plan.warmupSeconds });
+      await throughput(t, { connections: 32, stream: true, seconds: 1 });
+    }
+    const turns = (round) => (round % 2 === 0 ? targets : [...targets].reverse());
+
+    if (phases.has('a')) {
+      const per = Math.ceil(plan.latencyRequests / plan.rounds);
+      log(`(a) sequential latency: ${plan.rounds} rounds × ${per} requests per target`);
+      const samples = new Map(targets.map((t) => [t, []]));
+      for (let round = 0; round < plan.rounds; round++) {
+        for (const t of turns(round)) {
+          const a = await sequentialLatency(t, { requests: per, warmup: round === 0 ? plan.latencyWarmup : 50, maxMs: 60_000 });
+          noteErrors(`${t.label} latency`, { errors: a.errors });
+          samples.get(t).push(...a.samples);
+        }
+      }
+      for (const t of targets) out[t.label].latencyMs = summary(samples.get(t));
+    }
+
     for (const stream of phases.has('b') ? [false, true] : []) {
       for (const connections of plan.connections) {
         const key = `${stream ? 'stream' : 'json'}@${connections}`;
-        log(`${target.label}: (b) throughput ${key}, ${plan.seconds} s`);
-        const r = await throughput(target, { connections, stream, seconds: plan.seconds });
-        noteErrors(`${target.label} throughput ${key}`, { non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts });
-        out.throughput[key] = r;
+        const seconds = Math.max(1, Math.round(plan.seconds / plan.throughputRounds));
+        log(`(b) throughput ${key}: ${plan.throughputRounds} rounds × ${seconds} s per target`);
+        const sums = new Map(targets.map((t) => [t, { total: 0, seconds: 0, rounds: [] }]));
+        for (let round = 0; round < plan.throughputRounds; round++) {
+          for (const t of turns(round)) {
+            const r = await throughput(t, { connections, stream, seconds });
+            noteErrors(`${t.label} throughput ${key}`, { non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts });
+            const acc = sums.get(t);
+            acc.total += r.total;
+            acc.seconds += r.seconds;
+            acc.rounds.push(r);
+          }
+        }
+        for (const t of targets) {
+          const acc = sums.get(t);
+          out[t.label].throughput[key] = { rps: acc.total / acc.seconds, total: acc.total, seconds: acc.seconds, rounds: acc.rounds };
+        }
       }
     }
-    if (!skipStreams && phases.has('c')) {
-      log(`${target.label}: (c) streaming with ${plan.tokenDelayMs.join('–')} ms between tokens, ${plan.ttftStreams} streams`);
+
+    if (phases.has('c')) {
+      const per = Math.ceil(plan.ttftStreams / plan.rounds);
+      log(`(c) streaming, ${plan.tokenDelayMs.join('–')} ms between tokens: ${plan.rounds} rounds × ${per} streams per target`);
       await setProfile(mockPort, { tokens: plan.streamTokens, delayMinMs: plan.tokenDelayMs[0], delayMaxMs: plan.tokenDelayMs[1], holdIntervalMs: 0 });
-      const c = await streamTiming(target, { concurrency: plan.ttftConcurrency, streams: plan.ttftStreams, maxMs: 120_000 });
-      noteErrors(`${target.label} streaming`, { errors: c.errors });
-      out.streaming = c;
+      const acc = new Map(targets.map((t) => [t, { ttft: [], ttftPath: [], relay: [] }]));
+      for (let round = 0; round < plan.rounds; round++) {
+        for (const t of turns(round)) {
+          const c = await streamTiming(t, { concurrency: plan.ttftConcurrency, streams: per, maxMs: 60_000 });
+          noteErrors(`${t.label} streaming`, { errors: c.errors });
+          const a = acc.get(t);
+          a.ttft.push(...c.ttft);
+          a.ttftPath.push(...c.ttftPath);
+          a.relay.push(...c.relay);
+        }
+      }
+      for (const t of targets) {
+        const a = acc.get(t);
+        out[t.label].streaming = { streams: a.ttft.length, ttftMs: summary(a.ttft), ttftPathMs: summary(a.ttftPath), chunkRelayMs: summary(a.relay) };
+      }
       await setProfile(mockPort, FAST(plan.streamTokens));
     }
-    if (target.pid) out.rssAfterLoadBytes = rssOf(target.pid);
+    for (const t of targets) if (t.pid) out[t.label].rssAfterLoadBytes = rssOf(t.pid);
   } finally {
-    await target.stop();
+    for (const t of targets) await t.stop();
   }
   return out;
 }
@@ -194,7 +248,7 @@ async function profileParley(mockPort, stamp) {
 
 function parleyUsesDatabaseUrl() {
   // Phase (e) needs a Parley that reads DATABASE_URL (the persistence issue).
-  const dist = join(ROOT, 'dist');
+  const dist = join(PARLEY_ROOT, 'dist');
   if (!existsSync(dist)) return false;
   const stack = [dist];
   while (stack.length) {
@@ -209,7 +263,7 @@ function parleyUsesDatabaseUrl() {
 }
 
 async function main() {
-  if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npm run build` first (npm run bench does).');
+  if (!existsSync(join(PARLEY_ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npm run build` first (npm run bench does).');
   const pinned = pinSelf(LOAD_CORE);
   const started = new Date();
   const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -217,10 +271,11 @@ async function main() {
 
   const mockPort = await freePort();
   const mock = spawnPinned(LOAD_CORE, process.execPath, [join(ROOT, 'bench/mock-upstream.mjs'), String(mockPort)]);
+  const monitor = startCpuMonitor(() => [process.pid, mock.pid, ...live]);
   const results = {
     date: started.toISOString(),
     mode: quick ? 'quick' : 'full',
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, kernel: release(), openFileLimit: fdLimit },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, kernel: release(), openFileLimit: fdLimit, loadavgAtStart: loadavg() },
     plan,
     speed: {},
     memory: {},
@@ -230,13 +285,25 @@ async function main() {
   };
   try {
     await waitForPort(mockPort, mock);
-    for (const name of ['direct', ...gateways]) {
-      try {
-        results.speed[name] = await measureSpeed(name, mockPort);
-      } catch (err) {
-        invalid.push(`${name}: ${err.message}`);
-        log(`${name} failed: ${err.message}`);
+    const specs = ['direct', ...gateways].map((name) => ({ name, label: name }));
+    if (!phases.has('e')) {
+      results.postgres = { notRun: 'phase e not selected (--phases)' };
+    } else if (!databaseUrl) {
+      results.postgres = { notRun: 'no PARLEY_BENCH_DATABASE_URL or DATABASE_URL given' };
+    } else if (!parleyUsesDatabaseUrl()) {
+      results.postgres = { notRun: 'this Parley build does not read DATABASE_URL yet (the persistence issue has not landed)' };
+    } else if (gateways.includes('parley')) {
+      specs.push({ name: 'parley', label: 'parley+postgres', databaseUrl });
+    }
+    try {
+      results.speed = await measureSpeed(specs, mockPort);
+      if (results.speed['parley+postgres']) {
+        results.postgres = results.speed['parley+postgres'];
+        delete results.speed['parley+postgres'];
       }
+    } catch (err) {
+      invalid.push(`speed: ${err.message}`);
+      log(`speed phases failed: ${err.message}`);
     }
     for (const name of phases.has('d') ? gateways : []) {
       try {
@@ -246,23 +313,12 @@ async function main() {
         log(`${name} memory failed: ${err.message}`);
       }
     }
-    if (!phases.has('e')) {
-      results.postgres = { notRun: 'phase e not selected (--phases)' };
-    } else if (!databaseUrl) {
-      results.postgres = { notRun: 'no PARLEY_BENCH_DATABASE_URL or DATABASE_URL given' };
-    } else if (!parleyUsesDatabaseUrl()) {
-      results.postgres = { notRun: 'this Parley build does not read DATABASE_URL yet (the persistence issue has not landed)' };
-    } else if (gateways.includes('parley')) {
-      try {
-        results.postgres = await measureSpeed('parley', mockPort, { databaseUrl, label: 'parley+postgres', skipStreams: true });
-      } catch (err) {
-        invalid.push(`parley+postgres: ${err.message}`);
-      }
-    }
     if (flag('profile')) results.profile = await profileParley(mockPort, stamp);
   } finally {
     await stop(mock);
   }
+  results.machine.loadavgAtEnd = loadavg();
+  results.machine.otherWork = monitor.stop();
   results.durationS = Math.round((Date.now() - started.getTime()) / 1000);
   results.targets = checkTargets(results);
   results.valid = invalid.length === 0;

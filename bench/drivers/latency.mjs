@@ -3,10 +3,9 @@
  * The same client measures the mock directly, so "added" = gateway percentile − direct.
  */
 import { Client } from 'undici';
-import { summary } from '../lib/stats.mjs';
 import { CHAT_PATH, chatBody } from '../lib/targets.mjs';
 
-/** @returns {Promise<{ ms: ReturnType<typeof summary>, errors: number, statuses: Record<string, number> }>} */
+/** @returns {Promise<{ samples: number[], errors: number, statuses: Record<string, number> }>} samples in ms */
 export async function sequentialLatency(target, { requests, warmup, maxMs }) {
   const client = new Client(`http://127.0.0.1:${target.port}`, { pipelining: 1, keepAliveTimeout: 60_000 });
   const body = chatBody(false);
@@ -32,5 +31,5 @@ export async function sequentialLatency(target, { requests, warmup, maxMs }) {
   } finally {
     await client.close();
   }
-  return { ms: summary(samples), errors, statuses };
+  return { samples, errors, statuses };
 }

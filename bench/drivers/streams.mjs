@@ -10,7 +10,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { summary } from '../lib/stats.mjs';
 import { CHAT_PATH, chatBody } from '../lib/targets.mjs';
 
 const FIRST = /R(\d+)S(\d+);/;
@@ -85,5 +84,5 @@ export async function streamTiming(target, { concurrency, streams, maxMs }) {
   } finally {
     await pool.close();
   }
-  return { streams: ttft.length, ttftMs: summary(ttft), ttftPathMs: summary(ttftPath), chunkRelayMs: summary(relay), errors: errors + incomplete };
+  return { ttft, ttftPath, relay, errors: errors + incomplete };
 }

@@ -18,6 +18,7 @@ export async function throughput(target, { connections, stream, seconds }) {
   return {
     rps: result.requests.average,
     total: result.requests.total,
+    seconds: result.duration,
     bytesPerSec: result.throughput.average,
     latencyP50Ms: result.latency.p50,
     latencyP99Ms: result.latency.p99,

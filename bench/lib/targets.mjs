@@ -12,7 +12,11 @@ import { createRequire } from 'node:module';
 import { freePort, spawnPinned, stop, waitForPort, SERVER_CORE } from './procs.mjs';
 
 const require = createRequire(import.meta.url);
+/** Pids of the servers now running (for the CPU monitor). */
+export const live = new Set();
 export const ROOT = new URL('../..', import.meta.url).pathname;
+/** Where the Parley under test is built (dist/main.js): this checkout unless PARLEY_BENCH_ROOT says otherwise. */
+export const PARLEY_ROOT = process.env.PARLEY_BENCH_ROOT || ROOT;
 export const PARLEY_KEY = 'pk-bench-0123456789abcdef';
 export const UPSTREAM_KEY = 'sk-bench';
 export const CHAT_PATH = '/v1/chat/completions';
@@ -68,7 +72,7 @@ export async function startTarget(name, opts) {
       NODE_ENV: 'production',
     };
     env.DATABASE_URL = opts.databaseUrl;
-    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(ROOT, 'dist/main.js')], { env, cwd: ROOT });
+    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(PARLEY_ROOT, 'dist/main.js')], { env, cwd: PARLEY_ROOT });
     headers = { ...base, authorization: `Bearer ${PARLEY_KEY}` };
   } else if (name === 'portkey') {
     proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, portkeyEntry(), `--port=${port}`, '--headless'], { env: { NODE_ENV: 'production' }, cwd: ROOT });
@@ -77,6 +81,7 @@ export async function startTarget(name, opts) {
     throw new Error(`unknown target ${name}`);
   }
   await waitForPort(port, proc, 60_000);
+  live.add(proc.pid);
   return {
     name,
     label: opts.label ?? name,
@@ -86,6 +91,7 @@ export async function startTarget(name, opts) {
     headers,
     stop: async () => {
       await stop(proc);
+      live.delete(proc.pid);
       cleanup();
     },
   };
