@@ -140,6 +140,16 @@ describe('OpenAI-compatible upstream', () => {
     });
   }
 
+  it('passes the upstream error envelope through verbatim, stream or not', async () => {
+    const body = '{"error":{"message":"Rate limit reached for gpt-4o","type":"requests","param":null,"code":"rate_limit_exceeded","retry_after_ms":120}}';
+    up.scenarios.set('*', { kind: 'error', status: 429, body });
+    for (const stream of [false, true]) {
+      const res = await postJson(chat, { model: 'default', messages, stream }, auth);
+      assert.equal(res.status, 429);
+      assert.equal(await res.text(), body);
+    }
+  });
+
   it('wraps a non-JSON upstream error body in the envelope', async () => {
     up.scenarios.set('*', { kind: 'error', status: 502, body: '<html>Bad gateway</html>' });
     const res = await postJson(chat, { model: 'default', messages }, auth);

@@ -29,5 +29,5 @@ export function toApiError(err: FastifyError | Error, request: FastifyRequest): 
 }
 
 export function sendApiError(reply: FastifyReply, e: ApiError): FastifyReply {
-  return reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(e.toBody()));
+  return reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(e.toJson());
 }

@@ -69,7 +69,7 @@ export class ChatPipeline {
       if (answer.kind === 'json') {
         ctx.usage = answer.usage ?? null;
         ctx.status = 200;
-        await reply.header('content-type', 'application/json').send(answer.body);
+        reply.header('content-type', 'application/json').send(answer.body);
         return;
       }
       reply.hijack();
@@ -82,7 +82,7 @@ export class ChatPipeline {
         ctx.status = e.status;
         ctx.errorType = e.type;
         res.writeHead(e.status, { 'content-type': 'application/json', 'x-request-id': ctx.requestId });
-        res.end(e instanceof UpstreamError && e.upstreamBody ? e.upstreamBody : JSON.stringify(e.toBody()));
+        res.end(e.toJson());
       }
     } catch (err) {
       if (ac.signal.aborted && ac.signal.reason !== SHUTDOWN) {

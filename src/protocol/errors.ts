@@ -35,6 +35,11 @@ export class ApiError extends Error {
   toBody(): ErrorBody {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
+
+  /** The response body as sent. */
+  toJson(): string {
+    return JSON.stringify(this.toBody());
+  }
 }
 
 export function errorBody(message: string, type: ErrorType, code: string | null = null, param: string | null = null): ErrorBody {

@@ -44,6 +44,11 @@ export class UpstreamError extends ApiError {
     super(status, message, type, code);
   }
 
+  /** The upstream's own envelope when it sent one, so clients see exactly what the provider said. */
+  override toJson(): string {
+    return this.upstreamBody ?? super.toJson();
+  }
+
   /** Worth trying the next target: the upstream is down, overloaded or timed out, not the request at fault. */
   get retryable(): boolean {
     return this.status === 429 || this.status >= 500;
