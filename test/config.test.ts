@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { readSettings, SettingsError } from '../src/config/env.js';
 import { parseFileConfig } from '../src/config/file.js';
 import { buildSchemas, DEFAULT_SPEC, SCHEMAS_OUT } from '../scripts/gen-openai-schemas.js';
+import { HAVE_OPENAI_SPEC } from './helpers/openai-spec.js';
 
 describe('settings', () => {
   it('has the documented defaults', () => {
@@ -63,7 +64,7 @@ models:
 });
 
 describe('generated protocol schemas', () => {
-  it('match the official OpenAI spec (rerun npm run gen:schemas when the spec changes)', () => {
+  it('match the official OpenAI spec (rerun npm run gen:schemas when the spec changes)', { skip: HAVE_OPENAI_SPEC ? false : `${DEFAULT_SPEC} not found (it sits beside the project in CI)` }, () => {
     const fresh = buildSchemas(readFileSync(DEFAULT_SPEC, 'utf8'));
     const committed = JSON.parse(readFileSync(SCHEMAS_OUT, 'utf8'));
     assert.deepEqual(committed, JSON.parse(JSON.stringify(fresh)));
