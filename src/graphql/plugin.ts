@@ -8,7 +8,7 @@
  * Prisma client, so their reads and writes are type-checked against schema.prisma.
  */
 import type { FastifyInstance } from 'fastify';
-import mercurius from 'mercurius';
+import mercurius, { type IResolvers } from 'mercurius';
 import { hashKey, type Authenticator } from '../auth/keys.js';
 import { identify } from './auth.js';
 import type { GraphqlDeps } from './context.js';
@@ -30,10 +30,11 @@ export interface GraphqlOptions extends Omit<GraphqlDeps, 'adminConfigured'> {
   adminKey?: string;
 }
 
-function merge(...parts: ReturnType<typeof todoResolvers>[]) {
+/** Joins the resolver maps of each capability (several define Query and Mutation fields). */
+function merge(...parts: IResolvers[]): IResolvers {
   const out: Record<string, Record<string, unknown>> = {};
   for (const p of parts) for (const [type, fields] of Object.entries(p)) out[type] = { ...out[type], ...(fields as Record<string, unknown>) };
-  return out;
+  return out as IResolvers;
 }
 
 export function graphqlPlugin(opts: GraphqlOptions) {
@@ -49,14 +50,14 @@ export function graphqlPlugin(opts: GraphqlOptions) {
       });
       await scope.register(mercurius, {
         schema,
-        resolvers: { DateTime, ...merge(todoResolvers(deps), keyResolvers(deps), usageResolvers(deps)) } as never,
+        resolvers: { DateTime, ...merge(todoResolvers(deps), keyResolvers(deps), usageResolvers(deps)) },
         path: '/graphql',
         graphiql: true,
         jit: 1,
         queryDepth: MAX_DEPTH,
         validationRules: [maxFieldsRule(MAX_FIELDS)],
         context: async (request) => ({ caller: await identify(request.headers.authorization, opts.auth, adminHash) }),
-        errorFormatter: formatErrors as never,
+        errorFormatter: formatErrors,
       });
     });
   };

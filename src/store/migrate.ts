@@ -66,6 +66,7 @@ interface AppliedRow {
 export async function migrate(pool: pg.Pool, log: FastifyBaseLogger, migrations: Migration[] = readMigrations()): Promise<string[]> {
   const client = await pool.connect();
   let locked = false;
+  let broken: Error | undefined;
   try {
     const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [MIGRATION_LOCK_KEY]);
     if (!rows[0]?.got) {
@@ -94,6 +95,17 @@ export async function migrate(pool: pg.Pool, log: FastifyBaseLogger, migrations:
       if (done.has(m.name)) continue;
       try {
         await client.query('BEGIN');
+        // Checked again inside the transaction: on the embedded database every connection shares
+        // one session, so the advisory lock can't keep two callers apart, but transactions are
+        // serialized there and this check is.
+        const again = await client.query(
+          'SELECT 1 FROM "_prisma_migrations" WHERE migration_name = $1 AND finished_at IS NOT NULL AND rolled_back_at IS NULL',
+          [m.name],
+        );
+        if (again.rowCount) {
+          await client.query('COMMIT');
+          continue;
+        }
         const started = new Date();
         await client.query(m.sql);
         await client.query(
@@ -103,7 +115,9 @@ export async function migrate(pool: pg.Pool, log: FastifyBaseLogger, migrations:
         );
         await client.query('COMMIT');
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        await client.query('ROLLBACK').catch((e: Error) => {
+          broken = e;
+        });
         throw new MigrationError(`Migration ${m.name} failed and was rolled back: ${(err as Error).message}`);
       }
       appliedNow.push(m.name);
@@ -111,7 +125,12 @@ export async function migrate(pool: pg.Pool, log: FastifyBaseLogger, migrations:
     }
     return appliedNow;
   } finally {
-    if (locked) await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
-    client.release();
+    if (locked) {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch((e: Error) => {
+        broken = e;
+      });
+    }
+    // A connection that failed mid-way is closed rather than reused (closing it also frees the lock).
+    client.release(broken);
   }
 }
