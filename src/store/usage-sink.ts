@@ -7,12 +7,12 @@
  * the write is retried with backoff until the database is back. A chat request never waits
  * for any of this.
  *
- * Why raw SQL rather than Prisma's createMany: measured here, createMany of 500 rows keeps
- * the main thread busy for ~160 ms (query planning and parameter mapping run in-thread),
- * one bound INSERT through `pg` for ~1.5 ms. The column list is checked against
- * schema.prisma by the drift test. Each row carries an id made here, and the INSERT skips
- * ids already present, so a batch retried after an ambiguous failure (the commit landed but
- * the reply was lost) is still written exactly once.
+ * Why raw SQL rather than Prisma's createMany: measured (scripts/measure-pglite-stall.ts),
+ * createMany of 500 rows keeps the main thread busy ~145 ms (Prisma plans and maps the
+ * values in-thread); this INSERT through `pg` ~2 ms. The drift test checks its columns and
+ * types against the migrated database. Each row carries an id made here and the INSERT
+ * skips ids already present, so a batch retried after an ambiguous failure (the commit
+ * landed but the reply was lost) is still written exactly once.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
@@ -31,36 +31,68 @@ export interface UsageSinkOptions {
   retryMaxMs?: number;
 }
 
-const COLUMNS = [
-  'id', 'requestId', 'keyId', 'route', 'requestedModel', 'provider', 'upstreamModel', 'stream', 'status', 'errorType',
-  'promptTokens', 'completionTokens', 'totalTokens', 'ttftMs', 'durationMs', 'clientAborted', 'fallback',
-  'vapiCallId', 'vapiAssistantId', 'vapiCustomerNumber', 'createdAt',
-] as const;
+/** RequestLog columns this writer fills, with their PostgreSQL types (the drift test checks both). */
+export const REQUEST_LOG_COLUMNS = {
+  id: 'uuid',
+  requestId: 'text',
+  keyId: 'text',
+  route: 'text',
+  requestedModel: 'text',
+  provider: 'text',
+  upstreamModel: 'text',
+  stream: 'boolean',
+  status: 'integer',
+  errorType: 'text',
+  promptTokens: 'integer',
+  completionTokens: 'integer',
+  totalTokens: 'integer',
+  ttftMs: 'double precision',
+  durationMs: 'double precision',
+  clientAborted: 'boolean',
+  fallback: 'boolean',
+  vapiCallId: 'text',
+  vapiAssistantId: 'text',
+  vapiCustomerNumber: 'text',
+  createdAt: 'timestamp(3) with time zone',
+} as const;
 
-/** The RequestLog columns this writer fills (the drift test checks they exist). */
-export const REQUEST_LOG_COLUMNS: readonly string[] = COLUMNS;
+const COLUMNS = Object.keys(REQUEST_LOG_COLUMNS) as (keyof typeof REQUEST_LOG_COLUMNS)[];
 
-interface Pending {
+export interface PendingRecord {
+  /** The row's id, chosen once so retries can't duplicate it. */
   id: string;
   r: RequestRecord;
 }
 
-function row({ id, r }: Pending): unknown[] {
-  return [
-    id, r.requestId, r.keyId, r.route, r.requestedModel, r.provider, r.upstreamModel, r.stream, r.status, r.errorType,
-    r.promptTokens, r.completionTokens, r.totalTokens, r.ttftMs, r.durationMs, r.clientAborted, r.fallback,
-    r.vapi?.callId ?? null, r.vapi?.assistantId ?? null, r.vapi?.customerNumber ?? null, r.createdAt,
-  ];
+function columnValue({ id, r }: PendingRecord, c: (typeof COLUMNS)[number]): unknown {
+  switch (c) {
+    case 'id':
+      return id;
+    case 'vapiCallId':
+      return r.vapi?.callId ?? null;
+    case 'vapiAssistantId':
+      return r.vapi?.assistantId ?? null;
+    case 'vapiCustomerNumber':
+      return r.vapi?.customerNumber ?? null;
+    default:
+      return r[c];
+  }
 }
 
-function insertSql(n: number): string {
-  const w = COLUMNS.length;
-  const tuples = Array.from({ length: n }, (_, i) => `(${COLUMNS.map((_, j) => `$${i * w + j + 1}`).join(',')})`);
-  return `INSERT INTO "RequestLog" (${COLUMNS.map((c) => `"${c}"`).join(',')}) VALUES ${tuples.join(',')} ON CONFLICT ("id") DO NOTHING`;
+// One array parameter per column, unnested into rows: the statement text and its 21
+// parameters are the same for any batch size, so pg serializes far less than with one
+// parameter per value.
+const INSERT_SQL = `INSERT INTO "RequestLog" (${COLUMNS.map((c) => `"${c}"`).join(', ')})
+  SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${REQUEST_LOG_COLUMNS[c].replace(/\(\d+\)/, '')}[]`).join(', ')})
+  ON CONFLICT ("id") DO NOTHING`;
+
+/** The INSERT for a batch (exported for the stall measurement in scripts/). */
+export function insertStatement(batch: PendingRecord[]): { text: string; values: unknown[][] } {
+  return { text: INSERT_SQL, values: COLUMNS.map((c) => batch.map((p) => columnValue(p, c))) };
 }
 
 export class BatchedUsageSink implements UsageSink {
-  private buffer: Pending[] = [];
+  private buffer: PendingRecord[] = [];
   private writing: Promise<void> | null = null;
   private retryAt = 0;
   private backoffMs: number;
@@ -121,7 +153,7 @@ export class BatchedUsageSink implements UsageSink {
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.batchSize);
       try {
-        await this.pool.query(insertSql(batch.length), batch.flatMap(row));
+        await this.pool.query(insertStatement(batch));
       } catch (err) {
         this.retryAt = Date.now() + this.backoffMs;
         this.backoffMs = Math.min(this.backoffMs * 2, this.retryMaxMs);
