@@ -170,6 +170,18 @@ for (const backend of backends()) {
       assert.match(await ide.text(), /graphiql/i);
     });
 
+    it('answers SERVICE_UNAVAILABLE while shutting down', async () => {
+      p.parley.lifecycle.phase = 'shutting_down';
+      try {
+        const res = await p.parley.app.inject({ method: 'POST', url: '/graphql', headers: { authorization: `Bearer ${KEY}` }, payload: { query: '{ todos { id } }' } });
+        assert.ok(res.statusCode < 500, String(res.statusCode));
+        assert.deepEqual(res.json().errors.map((e: { extensions: { code: string } }) => e.extensions.code), ['SERVICE_UNAVAILABLE']);
+        assert.match(res.json().errors[0].message, /shutting down/);
+      } finally {
+        p.parley.lifecycle.phase = 'ready';
+      }
+    });
+
     it('keeps the data across a restart', async () => {
       const made = (await call('mutation { createTodo(title: "Survivor") { id title createdAt } }')).body.data!.createTodo;
       await p.close();

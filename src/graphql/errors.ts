@@ -3,6 +3,7 @@
  * sure nothing else (a database failure, a bug) leaks its message or turns into a 500.
  */
 import { GraphQLError } from 'graphql';
+import { ApiError } from '../protocol/errors.js';
 import mercurius, { type MercuriusContext } from 'mercurius';
 
 // mercurius is CommonJS: its classes are properties of the default export.
@@ -22,6 +23,10 @@ function sanitize(err: GraphQLError, ctx: MercuriusContext): GraphQLError {
   if (!original || original instanceof GraphQLError) return err; // syntax, validation, coercion: already GraphQL errors
   if (original instanceof ErrorWithProps) {
     return new GraphQLError(original.message, { nodes: err.nodes, path: err.path, extensions: original.extensions as Record<string, unknown> });
+  }
+  // Parley's HTTP-level errors (503 while shutting down): their message is for the client.
+  if (original instanceof ApiError) {
+    return new GraphQLError(original.message, { nodes: err.nodes, path: err.path, extensions: { code: original.status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR' } });
   }
   // mercurius' own request errors (validation, depth, GET mutation, bad JSON) carry a 4xx: their messages are meant for the client.
   const status = (original as { statusCode?: number }).statusCode;
