@@ -12,6 +12,7 @@ import pino from 'pino';
 import { openDatabase, type Database } from '../src/store/database.js';
 import { MIGRATIONS_DIR, migrate, MigrationError, readMigrations } from '../src/store/migrate.js';
 import { openStore } from '../src/store/index.js';
+import { socketDirFor } from '../src/store/pglite.js';
 import { backends, captureLogger, testSettings } from './helpers/store.js';
 
 const silent = pino({ level: 'silent' });
@@ -161,5 +162,19 @@ describe('embedded database ownership', () => {
     // Once the first is closed, the data dir can be opened again.
     const again = await open(env);
     await again.close();
+  });
+
+  it('works from a data dir too deep for a Unix socket path', async () => {
+    const env = await backend.fresh();
+    const deep = join(env.PARLEY_DATA_DIR!, 'a'.repeat(60), 'b'.repeat(60));
+    assert.notEqual(socketDirFor(deep), deep, 'the socket goes elsewhere');
+    const db = await open({ PARLEY_DATA_DIR: deep });
+    try {
+      await migrate(db.pool, silent);
+      assert.ok((await tables(db.pool)).includes('Todo'));
+      await assert.rejects(open({ PARLEY_DATA_DIR: deep }), /already in use/);
+    } finally {
+      await db.close();
+    }
   });
 });
