@@ -107,16 +107,30 @@ export function printReport(r) {
     ),
   );
 
-  say('\n(e) PostgreSQL instead of PGlite');
+  say('\n(e) PostgreSQL instead of PGlite (memory: see (d))');
   if (!r.postgres || r.postgres.notRun) say(`not run (${r.postgres?.notRun ?? 'parley not measured'})`);
   else {
     const pg = r.postgres;
+    const ds = d.streaming;
     say(
       table(
-        ['target', 'added p50', 'added p99', ...keys],
-        [p, pg].filter(Boolean).map((x) => [x.label, fmt(x.latencyMs.p50 - d.latencyMs.p50), fmt(x.latencyMs.p99 - d.latencyMs.p99), ...keys.map((k) => fmt(x.throughput[k]?.rps, 0))]),
+        ['target', 'added p50', 'added p99', ...keys, 'TTFT ovh p50', 'TTFT ovh p99'],
+        [p, pg].filter(Boolean).map((x) => [
+          x.label,
+          fmt(x.latencyMs?.p50 - d.latencyMs?.p50),
+          fmt(x.latencyMs?.p99 - d.latencyMs?.p99),
+          ...keys.map((k) => fmt(x.throughput[k]?.rps, 0)),
+          fmt(x.streaming?.ttftPathMs.p50 - ds?.ttftPathMs.p50),
+          fmt(x.streaming?.ttftPathMs.p99 - ds?.ttftPathMs.p99),
+        ]),
       ),
     );
+  }
+
+  const cpuRows = [...names.map((n) => r.speed[n]), r.postgres].filter((x) => x?.cpu);
+  if (cpuRows.length) {
+    say('\nCPU seconds each server used during (a)–(c): main thread vs its other threads (GC helpers, an embedded database worker)');
+    say(table(['target', 'main thread', 'other threads', 'busiest other thread'], cpuRows.map((x) => [x.label, x.cpu.mainSeconds, x.cpu.otherSeconds, x.cpu.busiestOthers[0]?.seconds])));
   }
 
   say('\nTargets (issue 5, item 4)');

@@ -20,7 +20,7 @@ import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { freePort, LOAD_CORE, nofileLimit, pinSelf, rssOf, spawnPinned, stop, waitForPort } from './lib/procs.mjs';
+import { freePort, LOAD_CORE, nofileLimit, pinSelf, rssOf, spawnPinned, stop, threadCpu, threadCpuDelta, waitForPort } from './lib/procs.mjs';
 import { CHAT_PATH, chatBody, live, PARLEY_ROOT, ROOT, startTarget } from './lib/targets.mjs';
 import { startCpuMonitor } from './lib/cpu-monitor.mjs';
 import { sequentialLatency } from './drivers/latency.mjs';
@@ -108,6 +108,7 @@ async function measureSpeed(specs, mockPort) {
       await throughput(t, { connections: 32, stream: false, seconds: plan.warmupSeconds });
       await throughput(t, { connections: 32, stream: true, seconds: 1 });
     }
+    const cpuBefore = new Map(targets.filter((t) => t.pid).map((t) => [t, threadCpu(t.pid)]));
     const turns = (round) => (round % 2 === 0 ? targets : [...targets].reverse());
 
     if (phases.has('a')) {
@@ -168,7 +169,11 @@ async function measureSpeed(specs, mockPort) {
       }
       await setProfile(mockPort, FAST(plan.streamTokens));
     }
-    for (const t of targets) if (t.pid) out[t.label].rssAfterLoadBytes = rssOf(t.pid);
+    for (const t of targets) {
+      if (!t.pid) continue;
+      out[t.label].rssAfterLoadBytes = rssOf(t.pid);
+      out[t.label].cpu = threadCpuDelta(t.pid, cpuBefore.get(t), threadCpu(t.pid));
+    }
   } finally {
     for (const t of targets) await t.stop();
   }
@@ -190,12 +195,12 @@ async function waitForUpstreamIdle(mockPort, maxMs = 15_000) {
  * figures do not carry what an earlier count left behind (some gateways keep the upstream
  * stream open after the client has gone; that is recorded, not treated as an error).
  */
-async function measureMemory(name, mockPort) {
+async function measureMemory(name, mockPort, databaseUrl) {
   const out = { counts: {} };
   for (const count of plan.memCounts) {
     log(`${name}: (d) memory, ${count} streams`);
     await setProfile(mockPort, FAST(plan.streamTokens));
-    const target = await startTarget(name, { mockPort });
+    const target = await startTarget(name, { mockPort, databaseUrl });
     try {
       await smoke(target);
       // A short warm-up so "idle" is a server that has served traffic, not a cold one.
@@ -305,12 +310,14 @@ async function main() {
       invalid.push(`speed: ${err.message}`);
       log(`speed phases failed: ${err.message}`);
     }
-    for (const name of phases.has('d') ? gateways : []) {
+    const memoryTargets = gateways.map((name) => ({ name, label: name }));
+    if (results.postgres && !results.postgres.notRun) memoryTargets.push({ name: 'parley', label: 'parley+postgres', databaseUrl });
+    for (const { name, label, databaseUrl: db } of phases.has('d') ? memoryTargets : []) {
       try {
-        results.memory[name] = await measureMemory(name, mockPort);
+        results.memory[label] = await measureMemory(name, mockPort, db);
       } catch (err) {
-        invalid.push(`${name} memory: ${err.message}`);
-        log(`${name} memory failed: ${err.message}`);
+        invalid.push(`${label} memory: ${err.message}`);
+        log(`${label} memory failed: ${err.message}`);
       }
     }
     if (flag('profile')) results.profile = await profileParley(mockPort, stamp);

@@ -4,7 +4,7 @@
  * (SIGTERM, then SIGKILL after a bounded wait).
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -105,4 +105,37 @@ export function rssOf(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
   return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/**
+ * CPU seconds per thread of a process (utime + stime from /proc/<pid>/task/<tid>/stat), so a
+ * report can tell the main thread's work from worker threads' (an embedded database, GC).
+ */
+export function threadCpu(pid) {
+  const out = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out[tid] = (Number(f[11]) + Number(f[12])) / 100;
+      } catch {
+        /* the thread ended */
+      }
+    }
+  } catch {
+    /* the process ended */
+  }
+  return out;
+}
+
+/** Per-thread CPU used between two threadCpu() snapshots: the main thread and the rest, busiest first. */
+export function threadCpuDelta(pid, before, after) {
+  const main = (after[pid] ?? 0) - (before[pid] ?? 0);
+  const others = Object.entries(after)
+    .filter(([tid]) => Number(tid) !== pid)
+    .map(([tid, s]) => ({ tid: Number(tid), seconds: Math.round((s - (before[tid] ?? 0)) * 100) / 100 }))
+    .filter((t) => t.seconds > 0)
+    .sort((a, b) => b.seconds - a.seconds);
+  return { mainSeconds: Math.round(main * 100) / 100, otherSeconds: Math.round(others.reduce((a, t) => a + t.seconds, 0) * 100) / 100, busiestOthers: others.slice(0, 3) };
 }
