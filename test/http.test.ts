@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { readSettings } from '../src/config/env.js';
+import { createParley } from '../src/server.js';
 import { postJson, sseEvents, startParley } from './helpers/parley.js';
 
 const body = { model: 'default', messages: [{ role: 'user', content: 'hi' }] };
@@ -46,6 +48,27 @@ describe('http', () => {
       assert.match(await ui.text(), /swagger/i);
     } finally {
       await p.close();
+    }
+  });
+
+  it('documents /graphql and hides GraphiQL\'s assets', async () => {
+    const settings = { ...readSettings({ LOG_LEVEL: 'silent' }), port: 0 };
+    const parley = await createParley({
+      settings,
+      plugins: [
+        (app) => {
+          app.post('/graphql', async () => ({}));
+          app.get('/graphiql/main.js', async () => '');
+        },
+      ],
+    });
+    try {
+      const url = await parley.listen();
+      const doc = await (await fetch(`${url}/openapi.json`)).json();
+      assert.deepEqual(doc.paths['/graphql'].post.tags, ['graphql']);
+      assert.equal(doc.paths['/graphiql/main.js'], undefined);
+    } finally {
+      await parley.shutdown();
     }
   });
 

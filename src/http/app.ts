@@ -105,6 +105,15 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A Parley API key (PARLEY_API_KEYS or a database key).' } } },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    // GraphQL describes itself (introspection, GraphiQL); the document only says where it is.
+    transform: ({ schema, url }) => {
+      if (url.startsWith('/graphiql')) return { schema: { ...schema, hide: true }, url };
+      if (url === '/graphql') {
+        const doc = { tags: ['graphql'], summary: 'GraphQL (todos, API keys, usage): GraphQL-over-HTTP; GraphiQL at /graphiql', security: [{ bearerAuth: [] }] };
+        return { schema: { ...schema, ...doc }, url };
+      }
+      return { schema, url };
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
