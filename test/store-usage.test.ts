@@ -58,16 +58,21 @@ for (const backend of backends()) {
         const vapiBody = { call: { id: 'call_usage_1', assistantId: 'asst_usage', customer: { number: '+14155550199' } }, customer: { number: '+14155550199' } };
         const id = (n: string) => ({ ...auth, 'x-request-id': `usage-${n}` });
 
-        assert.equal((await postJson(chat, { model: 'default', messages: user('Secret prompt text 1') }, id('openai-json'))).status, 200);
-        assert.equal((await postJson(chat, { model: 'default', messages: user('x'), stream: true, stream_options: { include_usage: true } }, id('openai-sse'))).status, 200);
+        // Every body is read to the end: an unread stream would end as a client disconnect.
+        const done = async (res: Response) => {
+          await res.text();
+          return res.status;
+        };
+        assert.equal(await done(await postJson(chat, { model: 'default', messages: user('Secret prompt text 1') }, id('openai-json'))), 200);
+        assert.equal(await done(await postJson(chat, { model: 'default', messages: user('x'), stream: true, stream_options: { include_usage: true } }, id('openai-sse'))), 200);
         const sse = await postJson(chat, { model: 'default', messages: user('x'), stream: true }, id('openai-sse-2'));
         assert.equal((await sseEvents(sse)).at(-1), '[DONE]');
-        assert.equal((await postJson(root, { model: 'default', messages: user('x'), ...vapiBody }, id('vapi-json'))).status, 200);
+        assert.equal(await done(await postJson(root, { model: 'default', messages: user('x'), ...vapiBody }, id('vapi-json'))), 200);
         const vapiSse = await postJson(root, { model: 'default', messages: user('x'), stream: true, ...vapiBody }, id('vapi-sse'));
         await vapiSse.text();
-        assert.equal((await postJson(chat, { model: 'no-such-model', messages: user('x') }, id('unknown-model'))).status, 404);
-        assert.equal((await postJson(chat, { model: 'default', messages: 'not a list' }, id('invalid'))).status, 400);
-        assert.equal((await postJson(root, { model: 'default', messages: user('x') }, { 'x-request-id': 'usage-no-key' })).status, 401);
+        assert.equal(await done(await postJson(chat, { model: 'no-such-model', messages: user('x') }, id('unknown-model'))), 404);
+        assert.equal(await done(await postJson(chat, { model: 'default', messages: 'not a list' }, id('invalid'))), 400);
+        assert.equal(await done(await postJson(root, { model: 'default', messages: user('x') }, { 'x-request-id': 'usage-no-key' })), 401);
 
         // A client that leaves mid-stream.
         const ac = new AbortController();
@@ -94,14 +99,15 @@ for (const backend of backends()) {
         assert.equal(by['openai-json'].keyId, 'env:0');
         assert.equal(by['openai-json'].requestedModel, 'default');
         assert.equal(by['openai-json'].provider, 'builtin');
-        assert.ok(by['openai-json'].totalTokens > 0);
+        assert.ok(by['openai-json'].totalTokens > 0, `totalTokens ${by['openai-json'].totalTokens}`);
         assert.equal(by['openai-json'].totalTokens, by['openai-json'].promptTokens + by['openai-json'].completionTokens);
         assert.ok(by['openai-json'].durationMs > 0);
         assert.equal(by['openai-json'].vapiCallId, null);
 
         assert.equal(by['openai-sse'].stream, true);
-        assert.ok(by['openai-sse'].ttftMs > 0);
-        assert.ok(by['openai-sse'].totalTokens > 0);
+        assert.ok(by['openai-sse'].ttftMs > 0, `ttftMs ${by['openai-sse'].ttftMs}`);
+        assert.ok(by['openai-sse'].totalTokens > 0, `totalTokens ${by['openai-sse'].totalTokens}`);
+        assert.equal(by['openai-sse'].clientAborted, false);
 
         for (const k of ['vapi-json', 'vapi-sse']) {
           assert.equal(by[k].route, 'vapi');
@@ -167,7 +173,11 @@ for (const backend of backends()) {
         it('restarts a crashed embedded database by itself, losing no record', async () => {
           await p.store.db.embedded!.kill();
           const ids = ['crash-0', 'crash-1', 'crash-2'];
-          for (const rid of ids) assert.equal((await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: user('x') }, { ...auth, 'x-request-id': rid })).status, 200);
+          for (const rid of ids) {
+            const res = await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: user('x') }, { ...auth, 'x-request-id': rid });
+            await res.text();
+            assert.equal(res.status, 200);
+          }
           await eventually(() => p.logs.some((l) => /embedded database restarted/.test(l.msg)), 'the worker restarted');
           await eventually(() => p.store.usage.pending === 0, 'the buffer drains');
           assert.equal((await rowsFor(p.store.db.pool, ids)).length, 3);
