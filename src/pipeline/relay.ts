@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Usage } from '../protocol/chat.js';
 import { errorBody } from '../protocol/errors.js';
-import { endWithDone, endWithError, startSse, writeData } from '../http/sse.js';
+import { SseWriter, startSse } from '../http/sse.js';
 import type { ChatContext } from './context.js';
 
 /** Abort reason when shutdown's grace period ends: the client gets an error event, not a cut connection. */
@@ -29,6 +29,7 @@ export interface RelayOptions {
 export async function relayStream(res: ServerResponse, events: AsyncIterable<string>, ctx: ChatContext, opts: RelayOptions): Promise<void> {
   let started = false;
   let done = false;
+  const out = new SseWriter(res);
   try {
     for await (const data of events) {
       if (data === '[DONE]') {
@@ -50,10 +51,13 @@ export async function relayStream(res: ServerResponse, events: AsyncIterable<str
       if (data.startsWith('{"error"')) {
         // The upstream's own mid-stream error event: pass it on and end as it did.
         ctx.errorType = errorTypeOf(data);
-        endWithError(res, JSON.parse(data));
+        out.endWithError(JSON.parse(data));
         return;
       }
-      if (write) await writeData(res, data, opts.signal);
+      if (write) {
+        const slowClient = out.data(data, opts.signal);
+        if (slowClient) await slowClient;
+      }
     }
   } catch (err) {
     if (opts.signal.aborted && opts.signal.reason !== SHUTDOWN) {
@@ -66,7 +70,7 @@ export async function relayStream(res: ServerResponse, events: AsyncIterable<str
     if (!started) throw err;
     const e = err as { type?: string; code?: string | null; message?: string };
     ctx.errorType = e.type ?? 'server_error';
-    endWithError(res, errorBody(e.message ?? 'The upstream stream failed', (e.type as never) ?? 'server_error', e.code ?? 'stream_error'));
+    out.endWithError(errorBody(e.message ?? 'The upstream stream failed', (e.type as never) ?? 'server_error', e.code ?? 'stream_error'));
     return;
   }
   if (!started) {
@@ -74,10 +78,10 @@ export async function relayStream(res: ServerResponse, events: AsyncIterable<str
     ctx.status = 200;
   }
   if (done) {
-    endWithDone(res);
+    out.endWithDone();
   } else {
     ctx.errorType = 'upstream_error';
-    endWithError(res, errorBody('The upstream closed the stream before it finished.', 'upstream_error', 'upstream_stream_incomplete'));
+    out.endWithError(errorBody('The upstream closed the stream before it finished.', 'upstream_error', 'upstream_stream_incomplete'));
   }
 }
 
