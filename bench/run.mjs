@@ -245,8 +245,15 @@ async function profileParley(mockPort, stamp) {
     } finally {
       await target.stop();
     }
-    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-    out[stream ? 'stream' : 'json'] = file ? { file: join(dir, file), ...summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8'))) } : { error: 'no profile written' };
+    // One file per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the main one.
+    const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+    const threadOf = (f) => Number(f.split('.').at(-3));
+    const main = files.find((f) => threadOf(f) === 0);
+    const kind = stream ? 'stream' : 'json';
+    out[kind] = main ? { file: join(dir, main), ...summarizeProfile(JSON.parse(readFileSync(join(dir, main), 'utf8'))) } : { error: 'no profile written' };
+    for (const f of files.filter((x) => x !== main)) {
+      out[`${kind}, worker thread ${threadOf(f)}`] = { file: join(dir, f), ...summarizeProfile(JSON.parse(readFileSync(join(dir, f), 'utf8')), 12) };
+    }
   }
   return out;
 }
