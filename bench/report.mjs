@@ -71,6 +71,12 @@ export function printReport(r) {
     ),
   );
 
+  const lagRows = [...names.map((n) => r.speed[n]), r.postgres].filter((x) => x?.loopLagDuringLatencyMs);
+  if (lagRows.length) {
+    say('\nEvent-loop delay inside each server during (a), ms (perf_hooks, worst round)');
+    say(table(['target', 'p50', 'p99', 'max'], lagRows.map((x) => [x.label, x.loopLagDuringLatencyMs.p50, x.loopLagDuringLatencyMs.p99, x.loopLagDuringLatencyMs.max])));
+  }
+
   const keys = r.plan.connections.flatMap((c) => [`json@${c}`]).concat(r.plan.connections.map((c) => `stream@${c}`));
   say(`\n(b) Throughput (requests/s; stream = ${r.plan.streamTokens}-chunk SSE replies)`);
   const rows = names.map((n) => [n, ...keys.map((k) => fmt(r.speed[n].throughput?.[k]?.rps, 0))]);

@@ -115,14 +115,23 @@ async function measureSpeed(specs, mockPort) {
       const per = Math.ceil(plan.latencyRequests / plan.rounds);
       log(`(a) sequential latency: ${plan.rounds} rounds × ${per} requests per target`);
       const samples = new Map(targets.map((t) => [t, []]));
+      const lags = new Map(targets.map((t) => [t, []]));
       for (let round = 0; round < plan.rounds; round++) {
         for (const t of turns(round)) {
+          await t.loopLag?.();
           const a = await sequentialLatency(t, { requests: per, warmup: round === 0 ? plan.latencyWarmup : 50, maxMs: 60_000 });
+          const lag = await t.loopLag?.();
+          if (lag?.p99 !== undefined) lags.get(t).push(lag);
           noteErrors(`${t.label} latency`, { errors: a.errors });
           samples.get(t).push(...a.samples);
         }
       }
-      for (const t of targets) out[t.label].latencyMs = summary(samples.get(t));
+      for (const t of targets) {
+        out[t.label].latencyMs = summary(samples.get(t));
+        // The server's own event-loop delay during (a): the worst round's p99 and max.
+        const l = lags.get(t);
+        if (l.length) out[t.label].loopLagDuringLatencyMs = { p50: Math.max(...l.map((x) => x.p50)), p99: Math.max(...l.map((x) => x.p99)), max: Math.max(...l.map((x) => x.max)) };
+      }
     }
 
     for (const stream of phases.has('b') ? [false, true] : []) {

@@ -5,7 +5,8 @@
  *   parley  – dist/main.js in its default configuration (info logging, usage records on)
  *   portkey – @portkey-ai/gateway's Node server, routed to the mock by headers
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -50,12 +51,14 @@ export async function startTarget(name, opts) {
     return { name, label: opts.label ?? name, port: opts.mockPort, pid: null, headers: { ...base, authorization: `Bearer ${UPSTREAM_KEY}` }, stop: async () => {} };
   }
   const port = await freePort();
-  const nodeArgs = opts.nodeArgs ?? [];
+  // Every server measures its own event-loop delay (bench/lib/loop-lag.mjs), read per phase.
+  const lagFile = join(tmpdir(), `parley-bench-lag-${process.pid}-${port}.json`);
+  const nodeArgs = ['--import', join(ROOT, 'bench/lib/loop-lag.mjs'), ...(opts.nodeArgs ?? [])];
   let proc;
   let headers;
   let cleanup = () => {};
   if (name === 'bare') {
-    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(ROOT, 'bench/bare-proxy.mjs'), String(port), mockOrigin]);
+    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(ROOT, 'bench/bare-proxy.mjs'), String(port), mockOrigin], { env: { BENCH_LOOP_LAG_FILE: lagFile } });
     headers = { ...base, authorization: `Bearer ${UPSTREAM_KEY}` };
   } else if (name === 'parley') {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
@@ -70,12 +73,13 @@ export async function startTarget(name, opts) {
       PARLEY_API_KEYS: PARLEY_KEY,
       PARLEY_DATA_DIR: dataDir,
       NODE_ENV: 'production',
+      BENCH_LOOP_LAG_FILE: lagFile,
     };
     env.DATABASE_URL = opts.databaseUrl;
     proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(PARLEY_ROOT, 'dist/main.js')], { env, cwd: PARLEY_ROOT });
     headers = { ...base, authorization: `Bearer ${PARLEY_KEY}` };
   } else if (name === 'portkey') {
-    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, portkeyEntry(), `--port=${port}`, '--headless'], { env: { NODE_ENV: 'production' }, cwd: ROOT });
+    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, portkeyEntry(), `--port=${port}`, '--headless'], { env: { NODE_ENV: 'production', BENCH_LOOP_LAG_FILE: lagFile }, cwd: ROOT });
     headers = { ...base, authorization: `Bearer ${UPSTREAM_KEY}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${mockOrigin}/v1` };
   } else {
     throw new Error(`unknown target ${name}`);
@@ -89,10 +93,33 @@ export async function startTarget(name, opts) {
     pid: proc.pid,
     proc,
     headers,
+    /** Starts (1st, 3rd… call) or ends and returns (2nd, 4th…) an event-loop delay window. */
+    loopLag: () => readLoopLag(proc.pid, lagFile),
     stop: async () => {
       await stop(proc);
       live.delete(proc.pid);
+      rmSync(lagFile, { force: true });
       cleanup();
     },
   };
+}
+
+async function readLoopLag(pid, file) {
+  let before = 0;
+  try {
+    before = JSON.parse(readFileSync(file, 'utf8')).seq;
+  } catch {
+    /* no window yet */
+  }
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 50; i++) {
+    await sleep(20);
+    try {
+      const lag = JSON.parse(readFileSync(file, 'utf8'));
+      if (lag.seq > before) return lag;
+    } catch {
+      /* not written yet */
+    }
+  }
+  return null;
 }
