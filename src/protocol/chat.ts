@@ -6,7 +6,6 @@ import type {
   CreateChatCompletionRequest,
   CreateChatCompletionResponse,
   CreateChatCompletionStreamResponse,
-  ChatCompletionTool,
   CompletionUsage,
 } from './openai/types.js';
 
@@ -15,7 +14,6 @@ export type ChatRequest = CreateChatCompletionRequest & Record<string, unknown>;
 export type ChatCompletion = CreateChatCompletionResponse;
 export type ChatCompletionChunk = CreateChatCompletionStreamResponse;
 export type Usage = Pick<CompletionUsage, 'prompt_tokens' | 'completion_tokens' | 'total_tokens'>;
-export type FunctionTool = ChatCompletionTool;
 
 /** max_completion_tokens wins over the deprecated max_tokens, as at OpenAI. */
 export function maxTokensOf(req: ChatRequest): number | undefined {
