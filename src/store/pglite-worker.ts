@@ -17,19 +17,38 @@ export interface PgliteWorkerData {
   socketPath: string;
   /** Concurrent client connections the multiplexer accepts. */
   maxConnections: number;
+  /**
+   * `init`: create the database files, close, exit (see startEmbeddedPostgres for why a
+   * separate worker). `serve`: open them and serve the socket until told to stop.
+   */
+  mode: 'init' | 'serve';
 }
+
+/**
+ * PostgreSQL settings for an embedded database that shares a machine with the gateway.
+ * PGlite's default shared_buffers is 128 MB, all of it resident once used; usage rows are
+ * written once and read rarely, so 16 MB is plenty (the OS page cache holds the files too).
+ * Measured (docs/benchmarks.md): idle RSS of the whole process 884 MiB → about 250 MiB
+ * together with the separate init worker.
+ */
+export const EMBEDDED_START_PARAMS = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=1MB'];
 
 export type PgliteWorkerMessage = { type: 'ready' } | { type: 'error'; message: string } | { type: 'stopped' };
 
 const port = parentPort;
 if (!port) throw new Error('pglite-worker must run in a worker thread');
-const { dataDir, socketPath, maxConnections } = workerData as PgliteWorkerData;
+const { dataDir, socketPath, maxConnections, mode } = workerData as PgliteWorkerData;
 
 let db: PGlite | undefined;
 let server: PGLiteSocketServer | undefined;
 
 async function start(): Promise<void> {
-  db = await PGlite.create(dataDir);
+  db = await PGlite.create(dataDir, { startParams: [...PGlite.defaultStartParams, ...EMBEDDED_START_PARAMS] });
+  if (mode === 'init') {
+    await db.close();
+    db = undefined;
+    return;
+  }
   server = new PGLiteSocketServer({ db, path: socketPath, maxConnections });
   await server.start();
 }
@@ -39,7 +58,8 @@ async function stop(): Promise<void> {
   await db?.close();
 }
 
-port.on('message', (msg: { type: string }) => {
+// (An init worker listens for nothing, so it exits once the files are written.)
+if (mode === 'serve') port.on('message', (msg: { type: string }) => {
   if (msg.type !== 'stop') return;
   stop().then(
     () => port.postMessage({ type: 'stopped' } satisfies PgliteWorkerMessage),
@@ -48,6 +68,8 @@ port.on('message', (msg: { type: string }) => {
 });
 
 start().then(
-  () => port.postMessage({ type: 'ready' } satisfies PgliteWorkerMessage),
+  () => {
+    if (mode === 'serve') port.postMessage({ type: 'ready' } satisfies PgliteWorkerMessage);
+  },
   (err: Error) => port.postMessage({ type: 'error', message: err.message } satisfies PgliteWorkerMessage),
 );

@@ -64,6 +64,25 @@ function newWorker(workerData: PgliteWorkerData): Worker {
   return new Worker(boot, { eval: true, workerData });
 }
 
+/**
+ * Creates the database files in a worker of their own that exits afterwards. PGlite runs
+ * initdb in the WebAssembly memory of the instance that creates the files, and that memory
+ * never shrinks: serving from the creating instance kept ~550 MiB more RSS for the life of
+ * the process (measured: 800 MiB vs 257 MiB right after start on a new data dir).
+ */
+export async function initDataDir(data: PgliteWorkerData): Promise<void> {
+  const w = newWorker({ ...data, mode: 'init' });
+  let failure: string | undefined;
+  w.on('message', (msg: PgliteWorkerMessage) => {
+    if (msg.type === 'error') failure = msg.message;
+  });
+  w.on('error', (err) => {
+    failure ??= err.message;
+  });
+  const code = await new Promise<number>((resolve) => w.once('exit', resolve));
+  if (failure || code !== 0) throw new Error(`The embedded database (PGlite in ${data.dataDir}) could not be created: ${failure ?? `exit code ${code}`}`);
+}
+
 export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLogger): Promise<EmbeddedPostgres> {
   const dbDir = join(dataDir, 'pglite');
   const socketDir = socketDirFor(dataDir);
@@ -105,7 +124,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLog
       rmSync(socketPath, { force: true }); // left over by a process that didn't exit cleanly
     }
     stopping = false;
-    const data: PgliteWorkerData = { dataDir: dbDir, socketPath, maxConnections: EMBEDDED_MAX_CONNECTIONS };
+    const data: PgliteWorkerData = { dataDir: dbDir, socketPath, maxConnections: EMBEDDED_MAX_CONNECTIONS, mode: 'serve' };
+    if (!existsSync(join(dbDir, 'PG_VERSION'))) await initDataDir(data);
     const w = newWorker(data);
     worker = w;
     await new Promise<void>((resolve, reject) => {
