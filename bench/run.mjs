@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { freePort, LOAD_CORE, nofileLimit, pinSelf, rssOf, spawnPinned, stop, threadCpu, threadCpuDelta, waitForPort } from './lib/procs.mjs';
-import { CHAT_PATH, chatBody, live, PARLEY_ROOT, ROOT, startTarget } from './lib/targets.mjs';
+import { BASELINE_ROOT, CHAT_PATH, chatBody, live, PARLEY_ROOT, ROOT, startTarget } from './lib/targets.mjs';
 import { startCpuMonitor } from './lib/cpu-monitor.mjs';
 import { sequentialLatency } from './drivers/latency.mjs';
 import { throughput } from './drivers/throughput.mjs';
@@ -98,7 +98,7 @@ async function measureSpeed(specs, mockPort) {
   try {
     for (const spec of specs) {
       log(`${spec.label}: starting`);
-      const t = await startTarget(spec.name, { mockPort, databaseUrl: spec.databaseUrl, label: spec.label });
+      const t = await startTarget(spec.name, { mockPort, databaseUrl: spec.databaseUrl, label: spec.label, root: spec.root });
       targets.push(t);
       out[t.label] = { label: t.label, throughput: {} };
     }
@@ -204,12 +204,12 @@ async function waitForUpstreamIdle(mockPort, maxMs = 15_000) {
  * figures do not carry what an earlier count left behind (some gateways keep the upstream
  * stream open after the client has gone; that is recorded, not treated as an error).
  */
-async function measureMemory(name, mockPort, databaseUrl) {
+async function measureMemory(name, mockPort, databaseUrl, root) {
   const out = { counts: {} };
   for (const count of plan.memCounts) {
     log(`${name}: (d) memory, ${count} streams`);
     await setProfile(mockPort, FAST(plan.streamTokens));
-    const target = await startTarget(name, { mockPort, databaseUrl });
+    const target = await startTarget(name, { mockPort, databaseUrl, root });
     try {
       await smoke(target);
       // A short warm-up so "idle" is a server that has served traffic, not a cold one.
@@ -307,6 +307,8 @@ async function main() {
   try {
     await waitForPort(mockPort, mock);
     const specs = ['direct', ...gateways].map((name) => ({ name, label: name }));
+    const baseline = BASELINE_ROOT && gateways.includes('parley') ? { name: 'parley', label: 'parley@baseline', root: BASELINE_ROOT } : null;
+    if (baseline) specs.push(baseline);
     if (!phases.has('e')) {
       results.postgres = { notRun: 'phase e not selected (--phases)' };
     } else if (!databaseUrl) {
@@ -327,10 +329,11 @@ async function main() {
       log(`speed phases failed: ${err.message}`);
     }
     const memoryTargets = gateways.map((name) => ({ name, label: name }));
+    if (baseline) memoryTargets.push(baseline);
     if (results.postgres && !results.postgres.notRun) memoryTargets.push({ name: 'parley', label: 'parley+postgres', databaseUrl });
-    for (const { name, label, databaseUrl: db } of phases.has('d') ? memoryTargets : []) {
+    for (const { name, label, databaseUrl: db, root } of phases.has('d') ? memoryTargets : []) {
       try {
-        results.memory[label] = await measureMemory(name, mockPort, db);
+        results.memory[label] = await measureMemory(name, mockPort, db, root);
       } catch (err) {
         invalid.push(`${label} memory: ${err.message}`);
         log(`${label} memory failed: ${err.message}`);

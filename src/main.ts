@@ -1,5 +1,6 @@
 /** `npm start`: reads the environment, starts Parley, and shuts down cleanly on SIGTERM/SIGINT. */
 import pino from 'pino';
+import { stdoutDestination } from './logging/destination.js';
 import { readSettings, SettingsError } from './config/env.js';
 import { createParley, type Parley } from './server.js';
 import { openStore, storeOptions } from './store/index.js';
@@ -7,7 +8,7 @@ import { openStore, storeOptions } from './store/index.js';
 async function main(): Promise<void> {
   const settings = readSettings();
   // The store starts before the HTTP app (migrations, keys), so it logs on its own logger.
-  const store = await openStore(settings, pino({ level: settings.logLevel }));
+  const store = await openStore(settings, pino({ level: settings.logLevel }, stdoutDestination()));
   let parley: Parley;
   try {
     parley = await createParley({ settings, ...storeOptions(store, settings) });

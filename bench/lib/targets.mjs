@@ -18,6 +18,12 @@ export const live = new Set();
 export const ROOT = new URL('../..', import.meta.url).pathname;
 /** Where the Parley under test is built (dist/main.js): this checkout unless PARLEY_BENCH_ROOT says otherwise. */
 export const PARLEY_ROOT = process.env.PARLEY_BENCH_ROOT || ROOT;
+/**
+ * Another Parley build measured beside it in the same rounds, labelled `parley@baseline`
+ * (e.g. a clean export of the previous commit), so a change is judged by a ratio taken in
+ * one run rather than by figures from two runs on a noisy machine.
+ */
+export const BASELINE_ROOT = process.env.PARLEY_BENCH_BASELINE_ROOT || '';
 export const PARLEY_KEY = 'pk-bench-0123456789abcdef';
 export const UPSTREAM_KEY = 'sk-bench';
 export const CHAT_PATH = '/v1/chat/completions';
@@ -42,7 +48,7 @@ function portkeyEntry() {
 
 /**
  * @param {'direct'|'bare'|'parley'|'portkey'} name
- * @param {{ mockPort: number, databaseUrl?: string, nodeArgs?: string[], label?: string }} opts
+ * @param {{ mockPort: number, databaseUrl?: string, nodeArgs?: string[], label?: string, root?: string }} opts
  */
 export async function startTarget(name, opts) {
   const mockOrigin = `http://127.0.0.1:${opts.mockPort}`;
@@ -76,7 +82,8 @@ export async function startTarget(name, opts) {
       BENCH_LOOP_LAG_FILE: lagFile,
     };
     env.DATABASE_URL = opts.databaseUrl;
-    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(PARLEY_ROOT, 'dist/main.js')], { env, cwd: PARLEY_ROOT });
+    const root = opts.root ?? PARLEY_ROOT;
+    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(root, 'dist/main.js')], { env, cwd: root });
     headers = { ...base, authorization: `Bearer ${PARLEY_KEY}` };
   } else if (name === 'portkey') {
     proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, portkeyEntry(), `--port=${port}`, '--headless'], { env: { NODE_ENV: 'production', BENCH_LOOP_LAG_FILE: lagFile }, cwd: ROOT });

@@ -14,6 +14,7 @@ import { ApiError } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
 import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
+import { stdoutDestination } from '../logging/destination.js';
 import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../vapi/context.js';
 import { sendApiError, toApiError } from './errors.js';
 import { Lifecycle } from './lifecycle.js';
@@ -61,6 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
         ? false
         : (deps.logger ?? {
             level: settings.logLevel,
+            stream: stdoutDestination(),
             redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey'], censor: '[redacted]' },
           }),
     bodyLimit: settings.bodyLimitBytes,
