@@ -6,9 +6,12 @@
  * which would stall the request thread's event loop for milliseconds per write. Here the
  * main thread only does socket I/O through `pg`, exactly as it does for PostgreSQL.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { EMBEDDED_START_PARAMS, EMBEDDED_WORKER_NICE } from './pglite-settings.js';
 
 export interface PgliteWorkerData {
   /** Directory holding the database files. */
@@ -24,16 +27,17 @@ export interface PgliteWorkerData {
   mode: 'init' | 'serve';
 }
 
-/**
- * PostgreSQL settings for an embedded database that shares a machine with the gateway.
- * PGlite's default shared_buffers is 128 MB, all of it resident once used; usage rows are
- * written once and read rarely, so 16 MB is plenty (the OS page cache holds the files too).
- * Measured (docs/benchmarks.md): idle RSS of the whole process 884 MiB → about 250 MiB
- * together with the separate init worker.
- */
-export const EMBEDDED_START_PARAMS = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=1MB'];
-
 export type PgliteWorkerMessage = { type: 'ready' } | { type: 'error'; message: string } | { type: 'stopped' };
+
+/** Lowers this thread's priority (Linux: setpriority on a thread id affects that thread only). */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, EMBEDDED_WORKER_NICE);
+  } catch {
+    // Not Linux, or not permitted: the worker runs at the process's priority.
+  }
+}
 
 const port = parentPort;
 if (!port) throw new Error('pglite-worker must run in a worker thread');
@@ -49,6 +53,7 @@ async function start(): Promise<void> {
     db = undefined;
     return;
   }
+  lowerThreadPriority();
   server = new PGLiteSocketServer({ db, path: socketPath, maxConnections });
   await server.start();
 }
