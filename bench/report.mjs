@@ -133,6 +133,12 @@ export function printReport(r) {
     );
   }
 
+  const usageRows = [...names.map((n) => r.speed[n]), r.postgres].filter((x) => x?.usageRecords);
+  if (usageRows.length) {
+    say('\nUsage records after (a)–(c): every answered request must have one (read back through GraphQL)');
+    say(table(['target', 'answered', 'records written', 'all written after (ms)'], usageRows.map((x) => [x.label, x.usageRecords.answered, x.usageRecords.written, x.usageRecords.drainedAfterMs])));
+  }
+
   const cpuRows = [...names.map((n) => r.speed[n]), r.postgres].filter((x) => x?.cpu);
   if (cpuRows.length) {
     say('\nCPU seconds each server used during (a)–(c): main thread vs its other threads (GC helpers, an embedded database worker)');

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { freePort, LOAD_CORE, nofileLimit, pinSelf, rssOf, spawnPinned, stop, threadCpu, threadCpuDelta, waitForPort } from './lib/procs.mjs';
-import { BASELINE_ROOT, CHAT_PATH, chatBody, live, PARLEY_ROOT, ROOT, startTarget } from './lib/targets.mjs';
+import { BASELINE_ROOT, CHAT_PATH, chatBody, live, PARLEY_ADMIN_KEY, PARLEY_ROOT, ROOT, startTarget } from './lib/targets.mjs';
 import { startCpuMonitor } from './lib/cpu-monitor.mjs';
 import { sequentialLatency } from './drivers/latency.mjs';
 import { throughput } from './drivers/throughput.mjs';
@@ -73,6 +73,37 @@ async function mockStats(mockPort) {
   return res.body.json();
 }
 
+/** Usage records Parley has written so far (GraphQL, admin key): the sum over models. */
+async function usageRows(target) {
+  const res = await request(`http://127.0.0.1:${target.port}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${PARLEY_ADMIN_KEY}` },
+    body: JSON.stringify({ query: '{ usage(groupBy: MODEL) { requests } }' }),
+  });
+  const body = await res.body.json();
+  if (!body.data) throw new Error(`GraphQL usage query failed: ${JSON.stringify(body.errors ?? body).slice(0, 300)}`);
+  return body.data.usage.reduce((n, b) => n + b.requests, 0);
+}
+
+/**
+ * Every request Parley answered must end up as a usage record, whatever the load did to the
+ * writer (buffered, low-priority worker). Waits for the count to reach what the bench saw
+ * answered (client-aborted requests at the end of a load run add records, never remove
+ * them) and reports how long after the load that took.
+ */
+async function checkUsageRecords(target, answered, maxMs = 120_000) {
+  const t0 = Date.now();
+  let written = 0;
+  for (;;) {
+    written = await usageRows(target);
+    if (written >= answered || Date.now() - t0 > maxMs) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const out = { answered, written, drainedAfterMs: Date.now() - t0 };
+  if (written < answered) invalid.push(`${target.label}: ${answered - written} usage records missing ${maxMs / 1000} s after the load (${written} written, ${answered} answered)`);
+  return out;
+}
+
 /** One non-stream and one stream request must succeed before a gateway is measured. */
 async function smoke(target) {
   for (const stream of [false, true]) {
@@ -103,10 +134,14 @@ async function measureSpeed(specs, mockPort) {
       out[t.label] = { label: t.label, throughput: {} };
     }
     await setProfile(mockPort, FAST(plan.streamTokens));
+    // Answers each target gave (2xx), to check Parley's usage records against at the end.
+    const answered = new Map(targets.map((t) => [t, 0]));
+    const count = (t, n) => answered.set(t, answered.get(t) + n);
     for (const t of targets) {
       await smoke(t);
-      await throughput(t, { connections: 32, stream: false, seconds: plan.warmupSeconds });
-      await throughput(t, { connections: 32, stream: true, seconds: 1 });
+      count(t, 2);
+      count(t, (await throughput(t, { connections: 32, stream: false, seconds: plan.warmupSeconds })).total);
+      count(t, (await throughput(t, { connections: 32, stream: true, seconds: 1 })).total);
     }
     const cpuBefore = new Map(targets.filter((t) => t.pid).map((t) => [t, threadCpu(t.pid)]));
     const turns = (round) => (round % 2 === 0 ? targets : [...targets].reverse());
@@ -123,6 +158,7 @@ async function measureSpeed(specs, mockPort) {
           const lag = await t.loopLag?.();
           if (lag?.p99 !== undefined) lags.get(t).push(lag);
           noteErrors(`${t.label} latency`, { errors: a.errors });
+          count(t, a.answered);
           samples.get(t).push(...a.samples);
         }
       }
@@ -144,6 +180,7 @@ async function measureSpeed(specs, mockPort) {
           for (const t of turns(round)) {
             const r = await throughput(t, { connections, stream, seconds });
             noteErrors(`${t.label} throughput ${key}`, { non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts });
+            count(t, r.total);
             const acc = sums.get(t);
             acc.total += r.total;
             acc.seconds += r.seconds;
@@ -166,6 +203,7 @@ async function measureSpeed(specs, mockPort) {
         for (const t of turns(round)) {
           const c = await streamTiming(t, { concurrency: plan.ttftConcurrency, streams: per, maxMs: 60_000 });
           noteErrors(`${t.label} streaming`, { errors: c.errors });
+          count(t, c.ttft.length);
           const a = acc.get(t);
           a.ttft.push(...c.ttft);
           a.ttftPath.push(...c.ttftPath);
@@ -182,6 +220,10 @@ async function measureSpeed(specs, mockPort) {
       if (!t.pid) continue;
       out[t.label].rssAfterLoadBytes = rssOf(t.pid);
       out[t.label].cpu = threadCpuDelta(t.pid, cpuBefore.get(t), threadCpu(t.pid));
+    }
+    for (const t of targets.filter((x) => x.name === 'parley')) {
+      out[t.label].usageRecords = await checkUsageRecords(t, answered.get(t));
+      log(`${t.label}: ${out[t.label].usageRecords.written} usage records for ${answered.get(t)} answered requests, ${out[t.label].usageRecords.drainedAfterMs} ms after the load`);
     }
   } finally {
     for (const t of targets) await t.stop();

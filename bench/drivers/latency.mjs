@@ -11,6 +11,7 @@ export async function sequentialLatency(target, { requests, warmup, maxMs }) {
   const body = chatBody(false);
   const samples = [];
   const statuses = {};
+  let answered = 0; // 2xx answers, warm-up included
   let errors = 0;
   const deadline = Date.now() + maxMs;
   try {
@@ -23,7 +24,10 @@ export async function sequentialLatency(target, { requests, warmup, maxMs }) {
         if (res.statusCode < 200 || res.statusCode > 299) {
           errors++;
           statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
-        } else if (i >= warmup) samples.push(Number(t1 - t0) / 1e6);
+        } else {
+          answered++;
+          if (i >= warmup) samples.push(Number(t1 - t0) / 1e6);
+        }
       } catch {
         errors++;
       }
@@ -31,5 +35,5 @@ export async function sequentialLatency(target, { requests, warmup, maxMs }) {
   } finally {
     await client.close();
   }
-  return { samples, errors, statuses };
+  return { samples, errors, statuses, answered };
 }

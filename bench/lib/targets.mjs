@@ -25,6 +25,8 @@ export const PARLEY_ROOT = process.env.PARLEY_BENCH_ROOT || ROOT;
  */
 export const BASELINE_ROOT = process.env.PARLEY_BENCH_BASELINE_ROOT || '';
 export const PARLEY_KEY = 'pk-bench-0123456789abcdef';
+/** Lets the bench read Parley's usage records back through GraphQL (admin fields). */
+export const PARLEY_ADMIN_KEY = 'pk-bench-admin-0123456789abcdef';
 export const UPSTREAM_KEY = 'sk-bench';
 export const CHAT_PATH = '/v1/chat/completions';
 
@@ -77,6 +79,7 @@ export async function startTarget(name, opts) {
       OPENAI_API_KEY: UPSTREAM_KEY,
       OPENAI_BASE_URL: `${mockOrigin}/v1`,
       PARLEY_API_KEYS: PARLEY_KEY,
+      PARLEY_ADMIN_KEY,
       PARLEY_DATA_DIR: dataDir,
       NODE_ENV: 'production',
       BENCH_LOOP_LAG_FILE: lagFile,
