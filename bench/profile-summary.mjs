@@ -19,12 +19,20 @@ function areaOf(url, name) {
   return url.replace(/^file:\/\//, '');
 }
 
-/** @returns {{ totalMs: number, functions: object[], areas: object[] }} */
-export function summarizeProfile(profile, top = 25) {
+/**
+ * @param fromUs only samples taken at or after this time (µs, CLOCK_MONOTONIC as in the
+ *   profile's startTime and process.hrtime): leaves start-up and warm-up out.
+ * @returns {{ totalMs: number, functions: object[], areas: object[] }}
+ */
+export function summarizeProfile(profile, top = 25, fromUs = 0) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map();
   const { samples, timeDeltas } = profile;
-  for (let i = 0; i < samples.length; i++) selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + (timeDeltas[i] ?? 0));
+  let t = profile.startTime;
+  for (let i = 0; i < samples.length; i++) {
+    t += timeDeltas[i] ?? 0;
+    if (t >= fromUs) selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + (timeDeltas[i] ?? 0));
+  }
   const fns = new Map();
   const areas = new Map();
   let total = 0;

@@ -81,7 +81,7 @@ export function printReport(r) {
   say(`\n(b) Throughput (requests/s; stream = ${r.plan.streamTokens}-chunk SSE replies)`);
   const rows = names.map((n) => [n, ...keys.map((k) => fmt(r.speed[n].throughput?.[k]?.rps, 0))]);
   const p = r.speed.parley;
-  for (const other of ['bare', 'portkey', 'parley@baseline']) {
+  for (const other of ['bare', 'fastify', 'portkey', 'parley@baseline']) {
     if (p?.throughput && r.speed[other]?.throughput) rows.push([`parley ÷ ${other}`, ...keys.map((k) => ratio(p.throughput[k]?.rps, r.speed[other].throughput[k]?.rps))]);
   }
   say(table(['target', ...keys], rows));

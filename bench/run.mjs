@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: Parley side by side with the mock called directly, a bare Node proxy and
+ * `npm run bench`: Parley side by side with the mock called directly, a bare Node proxy, a bare Fastify proxy and
  * the Portkey gateway, on one machine. Servers run on core 0; this process (the load
  * generator) and the mock upstream run on core 1.
  *
@@ -35,7 +35,7 @@ const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
 const option = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const quick = flag('quick');
-const gateways = (option('only') ?? 'bare,parley,portkey').split(',').filter(Boolean);
+const gateways = (option('only') ?? 'bare,fastify,parley,portkey').split(',').filter(Boolean);
 const phases = new Set((option('phases') ?? 'a,b,c,d,e').split(','));
 
 const plan = quick
@@ -293,8 +293,12 @@ async function profileParley(mockPort, stamp) {
     mkdirSync(dir, { recursive: true });
     log(`profiling parley (${stream ? 'stream' : 'json'}) into ${dir}`);
     const target = await startTarget('parley', { mockPort, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+    let fromUs = 0;
     try {
       await smoke(target);
+      // Warmed up first; the summaries count only the samples taken after it.
+      await throughput(target, { connections: 256, stream, seconds: plan.warmupSeconds });
+      fromUs = Number(process.hrtime.bigint() / 1000n);
       await throughput(target, { connections: 256, stream, seconds: plan.seconds });
     } finally {
       await target.stop();
@@ -304,9 +308,9 @@ async function profileParley(mockPort, stamp) {
     const threadOf = (f) => Number(f.split('.').at(-3));
     const main = files.find((f) => threadOf(f) === 0);
     const kind = stream ? 'stream' : 'json';
-    out[kind] = main ? { file: join(dir, main), ...summarizeProfile(JSON.parse(readFileSync(join(dir, main), 'utf8'))) } : { error: 'no profile written' };
+    out[kind] = main ? { file: join(dir, main), fromUs, ...summarizeProfile(JSON.parse(readFileSync(join(dir, main), 'utf8')), 25, fromUs) } : { error: 'no profile written' };
     for (const f of files.filter((x) => x !== main)) {
-      out[`${kind}, worker thread ${threadOf(f)}`] = { file: join(dir, f), ...summarizeProfile(JSON.parse(readFileSync(join(dir, f), 'utf8')), 12) };
+      out[`${kind}, worker thread ${threadOf(f)}`] = { file: join(dir, f), ...summarizeProfile(JSON.parse(readFileSync(join(dir, f), 'utf8')), 12, fromUs) };
     }
   }
   return out;
@@ -373,7 +377,8 @@ async function main() {
       invalid.push(`speed: ${err.message}`);
       log(`speed phases failed: ${err.message}`);
     }
-    const memoryTargets = gateways.map((name) => ({ name, label: name }));
+    // The Fastify floor is a throughput reference only.
+    const memoryTargets = gateways.filter((name) => name !== 'fastify').map((name) => ({ name, label: name }));
     if (baseline) memoryTargets.push(baseline);
     if (results.postgres && !results.postgres.notRun) memoryTargets.push({ name: 'parley', label: 'parley+postgres', databaseUrl });
     for (const { name, label, databaseUrl: db, root } of phases.has('d') ? memoryTargets : []) {

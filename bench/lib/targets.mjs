@@ -2,6 +2,7 @@
  * The servers under test, each started on the server core with the same mock behind it:
  *   direct  – the mock itself (the baseline every "added" figure subtracts)
  *   bare    – bench/bare-proxy.mjs, the floor for a Node gateway
+ *   fastify – bench/fastify-proxy.mjs, the floor for a Fastify gateway that parses the JSON
  *   parley  – dist/main.js in its default configuration (info logging, usage records on)
  *   portkey – @portkey-ai/gateway's Node server, routed to the mock by headers
  */
@@ -49,7 +50,7 @@ function portkeyEntry() {
 }
 
 /**
- * @param {'direct'|'bare'|'parley'|'portkey'} name
+ * @param {'direct'|'bare'|'fastify'|'parley'|'portkey'} name
  * @param {{ mockPort: number, databaseUrl?: string, nodeArgs?: string[], label?: string, root?: string }} opts
  */
 export async function startTarget(name, opts) {
@@ -67,6 +68,9 @@ export async function startTarget(name, opts) {
   let cleanup = () => {};
   if (name === 'bare') {
     proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(ROOT, 'bench/bare-proxy.mjs'), String(port), mockOrigin], { env: { BENCH_LOOP_LAG_FILE: lagFile } });
+    headers = { ...base, authorization: `Bearer ${UPSTREAM_KEY}` };
+  } else if (name === 'fastify') {
+    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(ROOT, 'bench/fastify-proxy.mjs'), String(port), mockOrigin], { env: { BENCH_LOOP_LAG_FILE: lagFile, NODE_ENV: 'production' } });
     headers = { ...base, authorization: `Bearer ${UPSTREAM_KEY}` };
   } else if (name === 'parley') {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
