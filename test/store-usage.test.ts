@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { backends, codes, eventually, gql, pgOutage, startStoreParley, type Backend, type Outage, type StoreParley } from './helpers/store.js';
 import { postJson, sseEvents } from './helpers/parley.js';
+import { MAX_TEXT_CHARS } from '../src/store/usage-sink.js';
 
 const KEY = 'sk-usage-test-key';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -128,6 +129,31 @@ for (const backend of backends()) {
         const text = JSON.stringify(rows);
         assert.ok(!text.includes('Secret prompt text'));
         assert.ok(!text.includes('offline model'));
+      });
+    });
+
+    describe('values the database would refuse', () => {
+      let p: StoreParley;
+      before(async () => {
+        const { env } = await freshEnv(backend, relays);
+        p = await startStoreParley({ ...env, PARLEY_API_KEYS: KEY, PARLEY_USAGE_FLUSH_MS: '50' });
+      });
+      after(() => p?.close());
+
+      it('records a request whose model name has a NUL character or is too long to index, and the rest of its batch', async () => {
+        const chat = `${p.url}/v1/chat/completions`;
+        const id = (n: string) => ({ ...auth, 'x-request-id': `odd-${n}` });
+        const huge = 'm'.repeat(10_000);
+        assert.equal((await postJson(chat, { model: 'gpt\u0000x', messages: user('x') }, id('nul'))).status, 404);
+        assert.equal((await postJson(chat, { model: huge, messages: user('x') }, id('huge'))).status, 404);
+        assert.equal((await postJson(chat, { model: 'default', messages: user('x') }, id('plain'))).status, 200);
+        const ids = ['odd-huge', 'odd-nul', 'odd-plain'];
+        await eventually(async () => (await rowsFor(p.store.db.pool, ids)).length === 3, 'all three rows written');
+        const [hugeRow, nulRow, plainRow] = await rowsFor(p.store.db.pool, ids);
+        assert.equal(nulRow.requestedModel, 'gpt\uFFFDx');
+        assert.equal(hugeRow.requestedModel, huge.slice(0, MAX_TEXT_CHARS));
+        assert.equal(plainRow.status, 200);
+        assert.equal(p.store.usage.pending, 0);
       });
     });
 

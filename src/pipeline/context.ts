@@ -48,6 +48,18 @@ export function newContext(requestId: string, route: 'openai' | 'vapi', start: n
   };
 }
 
+/** PostgreSQL's INTEGER: the largest token count a record column holds. */
+const MAX_TOKENS = 2 ** 31 - 1;
+
+/**
+ * A token count as the upstream reported it, if it is one: a whole number from 0 to
+ * 2^31 − 1. The usage object comes from the upstream unchecked; a string, a fraction or a
+ * huge number written as is would make the database reject the whole batch of records.
+ */
+export function tokenCount(v: unknown): number | null {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKENS ? v : null;
+}
+
 export function toRecord(ctx: ChatContext, now: number): RequestRecord {
   return {
     requestId: ctx.requestId,
@@ -59,9 +71,9 @@ export function toRecord(ctx: ChatContext, now: number): RequestRecord {
     stream: ctx.stream,
     status: ctx.status,
     errorType: ctx.errorType,
-    promptTokens: ctx.usage?.prompt_tokens ?? null,
-    completionTokens: ctx.usage?.completion_tokens ?? null,
-    totalTokens: ctx.usage?.total_tokens ?? null,
+    promptTokens: tokenCount(ctx.usage?.prompt_tokens),
+    completionTokens: tokenCount(ctx.usage?.completion_tokens),
+    totalTokens: tokenCount(ctx.usage?.total_tokens),
     ttftMs: ctx.ttftMs,
     durationMs: Math.round((now - ctx.start) * 1000) / 1000,
     clientAborted: ctx.clientAborted,

@@ -20,6 +20,8 @@ const SOCKET_PORT = 5432;
 const MAX_SOCKET_PATH = 100;
 
 export interface EmbeddedPostgres {
+  /** The database's files (PostgreSQL's data directory) on this machine. */
+  dataDir: string;
   /** Directory of the socket (pg's `host`) and its port number. */
   socketDir: string;
   port: number;
@@ -190,5 +192,5 @@ export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLog
   };
 
   await start();
-  return { socketDir, port: SOCKET_PORT, start, stop, kill };
+  return { dataDir: dbDir, socketDir, port: SOCKET_PORT, start, stop, kill };
 }

@@ -1,23 +1,28 @@
 /**
  * Writes usage records (one RequestLog row per chat request) off the request path.
  *
- * `record()` only appends to an in-memory buffer; a timer, or a full batch, writes what is
- * buffered as one multi-row INSERT. When the database is unreachable the records stay in
- * the buffer (bounded: beyond `maxBuffer` new records are dropped, counted and logged) and
- * the write is retried with backoff until the database is back. A chat request never waits
- * for any of this.
+ * `record()` only appends to an in-memory buffer; a timer, or a full batch, hands what is
+ * buffered to a batch writer. When the database is unreachable the records stay in the
+ * buffer (bounded: beyond `maxBuffer` new records are dropped, counted and logged) and the
+ * write is retried with backoff until the database is back. A chat request never waits for
+ * any of this.
  *
- * Why raw SQL rather than Prisma's createMany: measured (scripts/measure-pglite-stall.ts),
- * createMany of 500 rows keeps the main thread busy ~145 ms (Prisma plans and maps the
- * values in-thread); this INSERT through `pg` ~2 ms. The drift test checks its columns and
- * types against the migrated database. Each row carries an id made here and the INSERT
- * skips ids already present, so a batch retried after an ambiguous failure (the commit
- * landed but the reply was lost) is still written exactly once.
+ * Two batch writers, one per database: PostgreSQL gets one multi-row INSERT (below); the
+ * embedded database gets a COPY from a file (./usage-copy.ts), which costs PGlite a third
+ * less CPU per row. Why raw SQL rather than Prisma's createMany: measured
+ * (scripts/measure-pglite-stall.ts), createMany of 500 rows keeps the main thread busy
+ * ~145 ms (Prisma plans and maps the values in-thread); this INSERT through `pg` ~2 ms. The
+ * drift test checks the columns and types against the migrated database. Each row carries
+ * an id made here, so a batch retried after an ambiguous failure (the commit landed but the
+ * reply was lost) is still written exactly once.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { RequestRecord, UsageSink } from '../usage/record.js';
+
+/** Writes one batch, all rows or none; resolves once it is committed. */
+export type BatchWriter = (batch: PendingRecord[]) => Promise<void>;
 
 export interface UsageSinkOptions {
   /** Records held at most (waiting for a write or for the database to come back). */
@@ -56,7 +61,7 @@ export const REQUEST_LOG_COLUMNS = {
   createdAt: 'timestamp(3) with time zone',
 } as const;
 
-const COLUMNS = Object.keys(REQUEST_LOG_COLUMNS) as (keyof typeof REQUEST_LOG_COLUMNS)[];
+export const COLUMNS = Object.keys(REQUEST_LOG_COLUMNS) as (keyof typeof REQUEST_LOG_COLUMNS)[];
 
 export interface PendingRecord {
   /** The row's id, chosen once so retries can't duplicate it. */
@@ -64,7 +69,25 @@ export interface PendingRecord {
   r: RequestRecord;
 }
 
-function columnValue({ id, r }: PendingRecord, c: (typeof COLUMNS)[number]): unknown {
+/** Characters kept of a text value: 4 bytes each at most in UTF-8, within a B-tree entry's ~2.7 kB. */
+export const MAX_TEXT_CHARS = 512;
+
+/**
+ * A text value as the database will accept it. Model names, Vapi ids and upstream error
+ * types come from clients and upstreams; PostgreSQL rejects a NUL character in text and an
+ * indexed value beyond ~2.7 kB, and one such row would fail its whole batch at every retry.
+ */
+export function storableText(v: string): string {
+  const t = v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v;
+  return t.length > MAX_TEXT_CHARS ? t.slice(0, MAX_TEXT_CHARS) : t;
+}
+
+export function columnValue(p: PendingRecord, c: (typeof COLUMNS)[number]): unknown {
+  const v = rawColumnValue(p, c);
+  return typeof v === 'string' ? storableText(v) : v;
+}
+
+function rawColumnValue({ id, r }: PendingRecord, c: (typeof COLUMNS)[number]): unknown {
   switch (c) {
     case 'id':
       return id;
@@ -91,6 +114,13 @@ export function insertStatement(batch: PendingRecord[]): { text: string; values:
   return { text: INSERT_SQL, values: COLUMNS.map((c) => batch.map((p) => columnValue(p, c))) };
 }
 
+/** PostgreSQL's writer: the multi-row INSERT; ids already present are skipped (a retried batch). */
+export function insertWriter(pool: pg.Pool): BatchWriter {
+  return async (batch) => {
+    await pool.query(insertStatement(batch));
+  };
+}
+
 export class BatchedUsageSink implements UsageSink {
   private buffer: PendingRecord[] = [];
   private writing: Promise<void> | null = null;
@@ -109,7 +139,7 @@ export class BatchedUsageSink implements UsageSink {
   private readonly retryMaxMs: number;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly write: BatchWriter,
     private readonly log: FastifyBaseLogger,
     private readonly opts: UsageSinkOptions,
   ) {
@@ -156,7 +186,7 @@ export class BatchedUsageSink implements UsageSink {
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.batchSize);
       try {
-        await this.pool.query(insertStatement(batch));
+        await this.write(batch);
       } catch (err) {
         this.retryAt = Date.now() + this.backoffMs;
         this.backoffMs = Math.min(this.backoffMs * 2, this.retryMaxMs);

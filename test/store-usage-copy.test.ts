@@ -1,0 +1,111 @@
+/**
+ * The embedded database's usage writer (COPY from a CSV file): every value arrives as it
+ * was (quotes, commas, line breaks, empty strings apart from NULL, non-ASCII), and a batch
+ * written again after an ambiguous failure is neither duplicated nor an error. Also the
+ * token counts taken from an upstream's usage object, which go into integer columns.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { newContext, tokenCount, toRecord } from '../src/pipeline/context.js';
+import { openDatabase, type Database } from '../src/store/database.js';
+import { migrate } from '../src/store/migrate.js';
+import { COPY_FILE_NAME, copyFileWriter } from '../src/store/usage-copy.js';
+import type { PendingRecord } from '../src/store/usage-sink.js';
+import type { RequestRecord } from '../src/usage/record.js';
+import { pgliteBackend } from './helpers/store.js';
+
+const silent = pino({ level: 'silent' });
+
+function record(over: Partial<RequestRecord>): PendingRecord {
+  return {
+    id: randomUUID(),
+    r: {
+      requestId: `copy-${randomUUID()}`,
+      keyId: 'env:0',
+      route: 'openai',
+      requestedModel: 'gpt-4o-mini',
+      provider: 'openai',
+      upstreamModel: 'gpt-4o-mini',
+      stream: false,
+      status: 200,
+      errorType: null,
+      promptTokens: 1,
+      completionTokens: 2,
+      totalTokens: 3,
+      ttftMs: null,
+      durationMs: 1.5,
+      clientAborted: false,
+      fallback: false,
+      vapi: null,
+      createdAt: new Date('2026-11-22T08:00:00.123Z'),
+      ...over,
+    },
+  };
+}
+
+describe('COPY usage writer (embedded database)', () => {
+  const backend = pgliteBackend();
+  let db: Database;
+  let write: ReturnType<typeof copyFileWriter>;
+  let hostFile: string;
+  before(async () => {
+    const env = await backend.fresh();
+    db = await openDatabase({ dataDir: env.PARLEY_DATA_DIR!, log: silent });
+    await migrate(db.pool, silent);
+    const { rows } = await db.pool.query<{ data_directory: string }>('SHOW data_directory');
+    hostFile = join(db.embedded!.dataDir, COPY_FILE_NAME);
+    write = copyFileWriter(db.pool, hostFile, `${rows[0]!.data_directory}/${COPY_FILE_NAME}`);
+  });
+  after(async () => {
+    await db?.close();
+    await backend.cleanup();
+  });
+
+  it('writes every value as it was', async () => {
+    const odd = [
+      record({ requestedModel: 'say "hi", then\nleave', errorType: '', ttftMs: 12.345, stream: true, vapi: { callId: 'call,1', assistantId: '"a"', customerNumber: '+1 (415) 555-0100' } }),
+      record({ requestedModel: 'modèle — 模型 🚀', keyId: null, provider: null, upstreamModel: null, promptTokens: null, completionTokens: null, totalTokens: null, clientAborted: true, fallback: true, status: 499 }),
+      record({ requestedModel: 'back\\slash\r\nCRLF', errorType: 'NULL' }),
+    ];
+    await write(odd);
+    const { rows } = await db.pool.query(`SELECT * FROM "RequestLog" WHERE id = ANY($1::uuid[])`, [odd.map((p) => p.id)]);
+    assert.equal(rows.length, odd.length);
+    for (const p of odd) {
+      const row = rows.find((r) => r.id === p.id)!;
+      const { vapi, ...r } = p.r;
+      for (const [k, v] of Object.entries(r)) assert.deepEqual(row[k], v, `${k} of ${p.r.requestedModel}`);
+      assert.equal(row.vapiCallId, vapi?.callId ?? null);
+      assert.equal(row.vapiAssistantId, vapi?.assistantId ?? null);
+      assert.equal(row.vapiCustomerNumber, vapi?.customerNumber ?? null);
+    }
+    assert.ok(!existsSync(hostFile), 'the batch file is removed after the COPY');
+  });
+
+  it('treats a batch that is already written as written (a retry after a lost reply)', async () => {
+    const batch = [record({}), record({})];
+    await write(batch);
+    await write(batch);
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM "RequestLog" WHERE id = ANY($1::uuid[])`, [batch.map((p) => p.id)]);
+    assert.equal(rows[0].n, 2);
+  });
+
+  it('still fails on errors that mean the batch was not written', async () => {
+    await assert.rejects(write([record({ status: 'not a number' as never })]), /invalid input syntax/);
+  });
+});
+
+describe('token counts from an upstream usage object', () => {
+  it('keeps whole numbers from 0 to 2^31 − 1 and drops anything else', () => {
+    assert.equal(tokenCount(0), 0);
+    assert.equal(tokenCount(2 ** 31 - 1), 2 ** 31 - 1);
+    for (const bad of [-1, 1.5, 2 ** 31, 1e20, Number.NaN, '12', null, undefined, {}]) assert.equal(tokenCount(bad), null, String(bad));
+    const ctx = newContext('req_tokens', 'openai', performance.now());
+    ctx.usage = { prompt_tokens: '10', completion_tokens: 1e20, total_tokens: 7 } as never;
+    const r = toRecord(ctx, performance.now());
+    assert.deepEqual([r.promptTokens, r.completionTokens, r.totalTokens], [null, null, 7]);
+  });
+});
