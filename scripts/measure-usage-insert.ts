@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { readMigrations } from '../src/store/migrate.js';
 import { csvOf } from '../src/store/usage-copy.js';
-import { COLUMNS, insertStatement, type PendingRecord } from '../src/store/usage-sink.js';
+import { COLUMN_LIST, insertStatement, type PendingRecord } from '../src/store/usage-sink.js';
 
 const ROWS = Number(process.env.ROWS ?? 20000);
 const BATCH = Number(process.env.BATCH ?? 200);
@@ -59,7 +59,7 @@ await measure('unnest INSERT, no secondary indexes', async (db) => { await dropS
 // What Parley does for the embedded database (src/store/usage-copy.ts): the batch as a CSV
 // file in the data directory, loaded with COPY … FROM '<file>'. The file is written here too,
 // so its cost is counted.
-const COPY_FROM_FILE = `COPY "RequestLog" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) FROM '/pglite/data/batch.csv' WITH (FORMAT csv)`;
+const COPY_FROM_FILE = `COPY "RequestLog" (${COLUMN_LIST}) FROM '/pglite/data/batch.csv' WITH (FORMAT csv)`;
 const copyFromFile = async (db: PGlite, b: PendingRecord[]) => {
   writeFileSync(join(currentDir, 'batch.csv'), csvOf(b));
   return db.query(COPY_FROM_FILE);

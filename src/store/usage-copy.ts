@@ -16,7 +16,7 @@
  */
 import { rm, writeFile } from 'node:fs/promises';
 import type pg from 'pg';
-import { COLUMNS, columnValue, type BatchWriter, type PendingRecord } from './usage-sink.js';
+import { COLUMN_LIST, COLUMNS, columnValue, type BatchWriter, type PendingRecord } from './usage-sink.js';
 
 /** The file's name in the data directory (PostgreSQL ignores files it does not know there). */
 export const COPY_FILE_NAME = 'parley-usage-batch.csv';
@@ -38,14 +38,12 @@ export function csvOf(batch: PendingRecord[]): string {
   return out;
 }
 
-const COPY_COLUMNS = COLUMNS.map((c) => `"${c}"`).join(', ');
-
 /**
  * @param hostPath where this process writes the file (inside the PGlite data directory)
  * @param serverPath the same file as PGlite sees it (under its `SHOW data_directory`)
  */
 export function copyFileWriter(pool: pg.Pool, hostPath: string, serverPath: string): BatchWriter {
-  const sql = `COPY "RequestLog" (${COPY_COLUMNS}) FROM '${serverPath.replaceAll("'", "''")}' WITH (FORMAT csv)`;
+  const sql = `COPY "RequestLog" (${COLUMN_LIST}) FROM '${serverPath.replaceAll("'", "''")}' WITH (FORMAT csv)`;
   return async (batch) => {
     await writeFile(hostPath, csvOf(batch));
     try {

@@ -62,6 +62,8 @@ export const REQUEST_LOG_COLUMNS = {
 } as const;
 
 export const COLUMNS = Object.keys(REQUEST_LOG_COLUMNS) as (keyof typeof REQUEST_LOG_COLUMNS)[];
+/** The column list both writers name, quoted (the names are camelCase). */
+export const COLUMN_LIST = COLUMNS.map((c) => `"${c}"`).join(', ');
 
 export interface PendingRecord {
   /** The row's id, chosen once so retries can't duplicate it. */
@@ -105,7 +107,7 @@ function rawColumnValue({ id, r }: PendingRecord, c: (typeof COLUMNS)[number]): 
 // One array parameter per column, unnested into rows: the statement text and its 21
 // parameters are the same for any batch size, so pg serializes far less than with one
 // parameter per value.
-const INSERT_SQL = `INSERT INTO "RequestLog" (${COLUMNS.map((c) => `"${c}"`).join(', ')})
+const INSERT_SQL = `INSERT INTO "RequestLog" (${COLUMN_LIST})
   SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${REQUEST_LOG_COLUMNS[c].replace(/\(\d+\)/, '')}[]`).join(', ')})
   ON CONFLICT ("id") DO NOTHING`;
 
