@@ -18,9 +18,15 @@ export interface Settings {
   /** Client keys accepted on the chat routes (besides database keys). */
   apiKeys: string[];
   bodyLimitBytes: number;
-  /** Upstream time to response headers, and idle time between body chunks. */
+  /**
+   * Upstream time to response headers, and idle time between body chunks. A non-streamed
+   * completion's headers come only when it is complete, so the first bounds its whole
+   * generation; a stream is bounded only by the second, between chunks.
+   */
   upstreamFirstByteTimeoutMs: number;
   upstreamIdleTimeoutMs: number;
+  /** Largest upstream response body (JSON, or a whole SSE stream) read before the request fails. */
+  upstreamMaxResponseBytes: number;
   /** How long SIGTERM waits for in-flight streams before closing them. */
   shutdownGraceMs: number;
   /** Delay between the built-in model's tokens, so it visibly streams. */
@@ -84,8 +90,13 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     defaultModel: env.DEFAULT_MODEL || 'gpt-4o-mini',
     apiKeys: (env.PARLEY_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
     bodyLimitBytes: int(env, 'PARLEY_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
-    upstreamFirstByteTimeoutMs: int(env, 'UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 600_000, 1),
+    // Two minutes: a chat client should hear "timed out" rather than wait ten; longer
+    // non-streamed generations raise it (or a provider's timeouts.firstByteMs), or stream.
+    upstreamFirstByteTimeoutMs: int(env, 'UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 120_000, 1),
     upstreamIdleTimeoutMs: int(env, 'UPSTREAM_IDLE_TIMEOUT_MS', 120_000, 1),
+    // 64 MiB: far beyond any real completion (a 128k-token answer streams ~30 MB of chunks),
+    // far below what would exhaust memory.
+    upstreamMaxResponseBytes: int(env, 'UPSTREAM_MAX_RESPONSE_BYTES', 64 * 1024 * 1024, 1024),
     shutdownGraceMs: int(env, 'PARLEY_SHUTDOWN_GRACE_MS', 10_000),
     builtinTokenDelayMs: int(env, 'PARLEY_BUILTIN_TOKEN_DELAY_MS', 15),
     logContent: bool(env, 'PARLEY_LOG_CONTENT'),

@@ -6,6 +6,7 @@ import type { FastifyReply } from 'fastify';
 import type { Settings } from '../config/env.js';
 import { includeUsageOf, type ChatRequest } from '../protocol/chat.js';
 import { ApiError } from '../protocol/errors.js';
+import { assertJsonDepth } from '../protocol/json-depth.js';
 import { BuiltinProvider } from '../providers/builtin/index.js';
 import { UpstreamError, type ProviderRequest, type ProviderResponse } from '../providers/types.js';
 import type { Route, Router } from '../routing/router.js';
@@ -47,6 +48,8 @@ export class ChatPipeline {
     if (allowed && !allowed.includes(body.model)) {
       throw new ApiError(403, `This API key may not use the model \`${body.model}\`.`, 'permission_error', 'model_not_allowed', 'model');
     }
+    // Before any provider recurses over the body (JSON.stringify for the upstream).
+    assertJsonDepth(body);
     const route = this.deps.router.resolve(body.model);
     const policy = this.deps.settings.upstreamFields;
     const ac = new AbortController();
@@ -81,7 +84,7 @@ export class ChatPipeline {
         const e = asApiError(err);
         ctx.status = e.status;
         ctx.errorType = e.type;
-        res.writeHead(e.status, { 'content-type': 'application/json', 'x-request-id': ctx.requestId });
+        res.writeHead(e.status, { ...errorHeaders(e), 'content-type': 'application/json', 'x-request-id': ctx.requestId });
         res.end(e.toJson());
       }
     } catch (err) {
@@ -120,6 +123,11 @@ export class ChatPipeline {
     }
     throw lastError;
   }
+}
+
+/** Headers an error carries to the client (an upstream's retry-after and x-ratelimit-*), if any. */
+export function errorHeaders(e: ApiError): Record<string, string | string[]> | undefined {
+  return e instanceof UpstreamError ? e.headers : undefined;
 }
 
 export function asApiError(err: unknown): ApiError {

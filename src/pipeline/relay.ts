@@ -4,17 +4,24 @@
  * to count tokens, and the usage-only chunk Parley asked for is dropped when the client
  * did not ask for it. Headers go out with the first chunk, so a failure before it can
  * still answer with a proper HTTP status.
+ *
+ * An upstream that misbehaves ends this one request, never the process: a payload that is
+ * not a JSON object (one character is checked, not the whole chunk) is a 502 before the
+ * first byte and one error event after it; a stream that ends without any event is a 502;
+ * a usage chunk that does not parse is left out and the stream goes on.
  */
 import type { ServerResponse } from 'node:http';
 import type { Usage } from '../protocol/chat.js';
-import { errorBody } from '../protocol/errors.js';
+import { errorBody, type ErrorBody } from '../protocol/errors.js';
 import { SseWriter, startSse } from '../http/sse.js';
+import { UpstreamError } from '../providers/types.js';
 import type { ChatContext } from './context.js';
 
 /** Abort reason when shutdown's grace period ends: the client gets an error event, not a cut connection. */
 export const SHUTDOWN = Object.assign(new Error('Parley is shutting down; the stream was ended before it finished.'), { type: 'service_unavailable', code: 'shutting_down' });
 
 const HAS_USAGE = /"usage"\s*:\s*\{/;
+const OPEN_BRACE = 0x7b;
 
 export interface RelayOptions {
   includeUsage: boolean;
@@ -36,9 +43,17 @@ export async function relayStream(res: ServerResponse, events: AsyncIterable<str
         done = true;
         break;
       }
+      if (data.charCodeAt(0) !== OPEN_BRACE) {
+        // Rare: some servers pad the payload, or send an empty keep-alive `data:`.
+        const trimmed = data.trimStart();
+        if (trimmed === '') continue;
+        if (trimmed.charCodeAt(0) !== OPEN_BRACE) throw notJson(ctx);
+      }
       let write = true;
       if (HAS_USAGE.test(data)) {
-        const chunk = JSON.parse(data) as { usage?: Usage | null; choices?: unknown[] };
+        const chunk = parseObject(data) as { usage?: Usage | null; choices?: unknown[] } | null;
+        // A usage chunk that does not parse counts nothing, and a client could not parse it either.
+        if (!chunk) continue;
         if (chunk.usage) ctx.usage = chunk.usage;
         if (!opts.includeUsage && Array.isArray(chunk.choices) && chunk.choices.length === 0) write = false;
       }
@@ -50,8 +65,10 @@ export async function relayStream(res: ServerResponse, events: AsyncIterable<str
       }
       if (data.startsWith('{"error"')) {
         // The upstream's own mid-stream error event: pass it on and end as it did.
-        ctx.errorType = errorTypeOf(data);
-        out.endWithError(JSON.parse(data));
+        const body = parseObject(data) as ErrorBody | null;
+        const type = body?.error?.type;
+        ctx.errorType = typeof type === 'string' ? type : 'upstream_error';
+        out.endWithError(body ?? errorBody('The upstream sent an error event that is not JSON.', 'upstream_error', 'bad_upstream_response'));
         return;
       }
       if (write) {
@@ -74,6 +91,9 @@ export async function relayStream(res: ServerResponse, events: AsyncIterable<str
     return;
   }
   if (!started) {
+    // Nothing was sent, so the client can still get a status: an empty stream (or one the
+    // SSE parser found no event in) is the upstream's failure, not an empty answer.
+    if (!done) throw new UpstreamError(502, `Upstream ${ctx.provider} ended its stream without sending any event`, 'upstream_error', 'bad_upstream_response');
     startSse(res, ctx.requestId);
     ctx.status = 200;
   }
@@ -85,11 +105,16 @@ export async function relayStream(res: ServerResponse, events: AsyncIterable<str
   }
 }
 
-function errorTypeOf(data: string): string {
+/** The payload as an object, or null when it is not JSON or not an object. */
+function parseObject(data: string): Record<string, unknown> | null {
   try {
-    const t = (JSON.parse(data) as { error?: { type?: unknown } }).error?.type;
-    return typeof t === 'string' ? t : 'upstream_error';
+    const v: unknown = JSON.parse(data);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
-    return 'upstream_error';
+    return null;
   }
+}
+
+function notJson(ctx: ChatContext): UpstreamError {
+  return new UpstreamError(502, `Upstream ${ctx.provider} sent a stream event that is not a JSON object`, 'upstream_error', 'bad_upstream_response');
 }

@@ -3,6 +3,7 @@
  * OpenAI's v1 endpoint, Groq, Together, OpenRouter, Ollama, vLLM, llama.cpp's server.
  * One undici keep-alive pool per provider; the stream is relayed as received.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Usage } from '../protocol/chat.js';
@@ -17,6 +18,8 @@ export interface OpenAICompatibleOptions {
   headers?: Record<string, string>;
   firstByteTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Largest response body read (JSON, or a whole stream); beyond it the request fails. */
+  maxResponseBytes: number;
   /** Fields beyond the OpenAI protocol this upstream accepts (kept in allow-list mode). */
   extraParams?: string[];
   /** Ask for stream_options.include_usage so Parley can count tokens. */
@@ -33,6 +36,7 @@ export class OpenAICompatibleProvider implements Provider {
   private readonly headers: Record<string, string>;
   private readonly extras: ReadonlySet<string>;
   private readonly requestUsage: boolean;
+  private readonly maxResponseBytes: number;
 
   constructor(opts: OpenAICompatibleOptions) {
     this.id = opts.id;
@@ -42,7 +46,12 @@ export class OpenAICompatibleProvider implements Provider {
       headersTimeout: opts.firstByteTimeoutMs,
       bodyTimeout: opts.idleTimeoutMs,
       keepAliveTimeout: 30_000,
+      // undici counts body bytes as they arrive and, past the cap, destroys the socket and
+      // fails the body with ResponseExceededMaxSizeError (mapped to 502 below): a runaway
+      // upstream costs at most this much memory, whether the body is JSON or a stream.
+      maxResponseSize: opts.maxResponseBytes,
     });
+    this.maxResponseBytes = opts.maxResponseBytes;
     // Built once: the per-request work is one object spread.
     this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...opts.headers };
     if (opts.apiKey) this.headers.authorization = `Bearer ${opts.apiKey}`;
@@ -60,40 +69,47 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   async chat(req: ProviderRequest): Promise<ProviderResponse> {
+    // Outside the try below: a failure to serialize is Parley's, not the upstream's.
+    const body = JSON.stringify(this.upstreamBody(req));
     let res: Dispatcher.ResponseData;
     try {
       res = await this.pool.request({
         path: this.path,
         method: 'POST',
         headers: { ...this.headers, 'x-request-id': req.requestId },
-        body: JSON.stringify(this.upstreamBody(req)),
+        body,
         signal: req.signal,
       });
     } catch (err) {
-      throw toUpstreamError(err, this.id);
+      throw toUpstreamError(err, this.id, this.maxResponseBytes);
     }
     if (res.statusCode !== 200) throw await httpError(res, this.id);
     const contentType = String(res.headers['content-type'] ?? '');
     if (req.stream) {
       if (!contentType.includes('text/event-stream')) {
-        res.body.destroy();
-        throw new UpstreamError(502, `Upstream ${this.id} answered a stream request with ${contentType || 'no content type'}`, 'upstream_error', 'bad_upstream_response');
+        // dump() listens for the body's errors and reads at most 128 KiB before destroying
+        // it; a bare destroy() here emitted an 'error' nobody heard, and the process died.
+        void res.body.dump();
+        throw new UpstreamError(502, `Upstream ${this.id} answered a stream request with ${contentType || 'no content type'} instead of text/event-stream`, 'upstream_error', 'bad_upstream_response');
       }
-      return { kind: 'stream', events: guard(sseData(res.body), this.id) };
+      return { kind: 'stream', events: guard(sseData(res.body), this.id, this.maxResponseBytes) };
     }
     let text: string;
     try {
       text = await res.body.text();
     } catch (err) {
-      throw toUpstreamError(err, this.id);
+      throw toUpstreamError(err, this.id, this.maxResponseBytes);
     }
-    let usage: Usage | undefined;
+    let parsed: unknown;
     try {
-      usage = (JSON.parse(text) as { usage?: Usage }).usage ?? undefined;
+      parsed = JSON.parse(text);
     } catch {
       throw new UpstreamError(502, `Upstream ${this.id} returned a body that is not JSON`, 'upstream_error', 'bad_upstream_response');
     }
-    return { kind: 'json', body: text, usage };
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new UpstreamError(502, `Upstream ${this.id} returned JSON that is not a chat completion object`, 'upstream_error', 'bad_upstream_response');
+    }
+    return { kind: 'json', body: text, usage: (parsed as { usage?: Usage }).usage ?? undefined };
   }
 
   async close(): Promise<void> {
@@ -101,14 +117,27 @@ export class OpenAICompatibleProvider implements Provider {
   }
 }
 
-/** Maps transport failures while a stream is being read to the same errors as before it. */
-async function* guard(events: AsyncIterable<string>, id: string): AsyncGenerator<string> {
+/** Maps transport failures while a stream is being read to Parley's upstream errors. */
+async function* guard(events: AsyncIterable<string>, id: string, maxBytes: number): AsyncGenerator<string> {
   try {
     yield* events;
   } catch (err) {
-    throw toUpstreamError(err, id);
+    throw toUpstreamError(err, id, maxBytes);
   }
 }
+
+/** What an upstream says about when to try again, passed on with its 429 or 5xx (see httpError). */
+function retryHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> | undefined {
+  let out: Record<string, string | string[]> | undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && (name === 'retry-after' || name === 'retry-after-ms' || name.startsWith('x-ratelimit-'))) (out ??= {})[name] = value;
+  }
+  return out;
+}
+
+/** An upstream error code worth naming to the operator: short and plain, never a message (it may quote the key). */
+const PLAIN_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 async function httpError(res: Dispatcher.ResponseData, id: string): Promise<UpstreamError> {
   let text = '';
@@ -131,16 +160,35 @@ async function httpError(res: Dispatcher.ResponseData, id: string): Promise<Upst
     parsed = undefined;
   }
   const e = parsed?.error;
+  if (res.statusCode === 401 || res.statusCode === 403) {
+    // The upstream refused Parley's own credentials for this provider (a wrong or revoked
+    // key, a project without access): the operator's configuration, not the client's key.
+    // Passing the 401 on would look exactly like a wrong Parley key, so it becomes a 502
+    // that names the provider. Its message is not quoted: OpenAI's repeats part of the key.
+    const upstreamCode = typeof e?.code === 'string' && PLAIN_CODE.test(e.code) ? `, ${e.code}` : '';
+    return new UpstreamError(
+      502,
+      `Upstream ${id} refused the credentials Parley is configured with for it (HTTP ${res.statusCode}${upstreamCode}). This is a gateway configuration problem, not your API key: the operator must fix provider ${id}'s API key or access.`,
+      'upstream_error',
+      'upstream_auth_failed',
+    );
+  }
+  // Rate-limit signals go back with the status they came with, so SDKs wait as told instead of guessing.
+  const headers = res.statusCode === 429 || res.statusCode >= 500 ? retryHeaders(res.headers) : undefined;
   if (e && typeof e === 'object' && typeof e.message === 'string') {
     // Already OpenAI's envelope: pass it through verbatim.
-    return new UpstreamError(status, e.message, (typeof e.type === 'string' ? e.type : 'upstream_error') as never, typeof e.code === 'string' ? e.code : null, text);
+    return new UpstreamError(status, e.message, (typeof e.type === 'string' ? e.type : 'upstream_error') as never, typeof e.code === 'string' ? e.code : null, text, headers);
   }
   const message = text.trim().slice(0, 500) || `Upstream ${id} answered HTTP ${res.statusCode}`;
-  return new UpstreamError(status, message, status === 429 ? 'rate_limit_error' : status >= 500 ? 'upstream_error' : 'invalid_request_error', `upstream_${status}`);
+  return new UpstreamError(status, message, status === 429 ? 'rate_limit_error' : status >= 500 ? 'upstream_error' : 'invalid_request_error', `upstream_${status}`, undefined, headers);
 }
 
-export function toUpstreamError(err: unknown, id: string): Error {
+/** A transport failure (before or during the response) as Parley answers it. */
+export function toUpstreamError(err: unknown, id: string, maxBytes: number): Error {
   if (err instanceof UpstreamError) return err;
+  if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
+    return new UpstreamError(502, `Upstream ${id} sent a response larger than ${maxBytes} bytes (UPSTREAM_MAX_RESPONSE_BYTES); Parley stopped reading it.`, 'upstream_error', 'upstream_response_too_large');
+  }
   if (err instanceof undiciErrors.HeadersTimeoutError) {
     return new UpstreamError(504, `Upstream ${id} did not answer in time`, 'timeout_error', 'upstream_timeout');
   }

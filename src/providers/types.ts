@@ -40,6 +40,8 @@ export class UpstreamError extends ApiError {
     code: string | null,
     /** The upstream's own error body (OpenAI envelope JSON), passed through verbatim when present. */
     readonly upstreamBody?: string,
+    /** Response headers the client gets with this error: the upstream's retry-after and x-ratelimit-*. */
+    readonly headers?: Record<string, string | string[]>,
   ) {
     super(status, message, type, code);
   }
@@ -49,7 +51,10 @@ export class UpstreamError extends ApiError {
     return this.upstreamBody ?? super.toJson();
   }
 
-  /** Worth trying the next target: the upstream is down, overloaded or timed out, not the request at fault. */
+  /**
+   * Worth trying the next target: the upstream is down, overloaded, timed out, misbehaved or
+   * refused Parley's credentials for it (a 401/403 becomes 502) — not the request at fault.
+   */
   get retryable(): boolean {
     return this.status === 429 || this.status >= 500;
   }

@@ -70,6 +70,7 @@ export function buildRouter(settings: Settings, file: FileConfig = {}): Router {
         apiKey: settings.openaiApiKey,
         firstByteTimeoutMs: settings.upstreamFirstByteTimeoutMs,
         idleTimeoutMs: settings.upstreamIdleTimeoutMs,
+        maxResponseBytes: settings.upstreamMaxResponseBytes,
       }),
     );
   }
@@ -87,6 +88,7 @@ export function buildRouter(settings: Settings, file: FileConfig = {}): Router {
         headers: p.headers,
         firstByteTimeoutMs: p.timeouts?.firstByteMs ?? settings.upstreamFirstByteTimeoutMs,
         idleTimeoutMs: p.timeouts?.idleMs ?? settings.upstreamIdleTimeoutMs,
+        maxResponseBytes: settings.upstreamMaxResponseBytes,
         extraParams: p.extraParams,
         requestUsage: p.requestUsage,
       }),

@@ -1,8 +1,9 @@
 /**
  * A local OpenAI-compatible upstream for tests: speaks the exact wire format (JSON
  * completions, SSE chunks with tool-call deltas and include_usage, error envelopes) and
- * can misbehave on purpose (slow, broken, hanging). Every request it receives is kept
- * so tests can assert on what Parley sent upstream.
+ * can misbehave on purpose (slow, broken, hanging, reset, garbage, endless, refusing its
+ * key, rate-limiting). Every request it receives is kept so tests can assert on what
+ * Parley sent upstream.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,11 +18,18 @@ export interface Received {
 export type Scenario =
   | { kind: 'text'; text?: string; delayMs?: number }
   | { kind: 'tool'; name: string; args: string }
-  | { kind: 'error'; status: number; body?: string }
+  | { kind: 'error'; status: number; body?: string; headers?: Record<string, string> }
+  | { kind: 'raw'; status?: number; contentType?: string; body: string } // exactly this response, whatever was asked
   | { kind: 'broken'; afterChunks: number } // closes the socket mid-stream, no [DONE]
   | { kind: 'midstream-error'; afterChunks: number } // an OpenAI error event mid-stream
   | { kind: 'hang' } // never answers
-  | { kind: 'stall'; afterChunks: number }; // sends some chunks, then nothing
+  | { kind: 'stall'; afterChunks: number } // sends some chunks, then nothing
+  | { kind: 'malformed-usage'; afterChunks: number } // a usage chunk cut short mid-stream, then the rest as usual
+  | { kind: 'reset'; afterChunks: number | null } // TCP RST: before the response (null) or after some chunks
+  | { kind: 'endless' }; // a valid start, then a body that never ends (JSON string or SSE chunks), until Parley hangs up
+
+/** The most an endless body sends if nobody stops it, so a test that fails still ends. */
+export const ENDLESS_LIMIT_BYTES = 256 * 1024 * 1024;
 
 export interface MockUpstream {
   url: string; // base URL including /v1
@@ -89,7 +97,19 @@ export async function startMockUpstream(): Promise<MockUpstream> {
 function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse): void {
   if (s.kind === 'hang') return;
   if (s.kind === 'error') {
-    res.writeHead(s.status, { 'content-type': 'application/json' }).end(s.body ?? envelope(s.status));
+    res.writeHead(s.status, { 'content-type': 'application/json', ...s.headers }).end(s.body ?? envelope(s.status));
+    return;
+  }
+  if (s.kind === 'raw') {
+    res.writeHead(s.status ?? 200, s.contentType ? { 'content-type': s.contentType } : {}).end(s.body);
+    return;
+  }
+  if (s.kind === 'reset' && s.afterChunks === null) {
+    res.socket?.resetAndDestroy();
+    return;
+  }
+  if (s.kind === 'endless') {
+    endless(body, res);
     return;
   }
   const id = 'chatcmpl-mock123';
@@ -136,6 +156,8 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
     }
     for (let i = 0; i < n; i++) events.push(chunk([{ index: i, delta: {}, logprobs: null, finish_reason: 'stop' }]));
   }
+  // A usage chunk whose JSON stops in the middle of its usage object.
+  if (s.kind === 'malformed-usage') events.splice(s.afterChunks, 0, `data: {"id":"${id}","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":11,\n\n`);
   if (includeUsage) events.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_mock', choices: [], usage })}\n\n`);
   events.push('data: [DONE]\n\n');
 
@@ -144,8 +166,9 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
   let i = 0;
   const next = () => {
     if (res.destroyed) return;
-    if ((s.kind === 'broken' || s.kind === 'midstream-error' || s.kind === 'stall') && i === s.afterChunks) {
+    if ((s.kind === 'broken' || s.kind === 'midstream-error' || s.kind === 'stall' || s.kind === 'reset') && i === s.afterChunks) {
       if (s.kind === 'broken') res.socket?.destroy();
+      if (s.kind === 'reset') res.socket?.resetAndDestroy();
       if (s.kind === 'midstream-error') res.end(`data: ${envelope(500)}\n\n`);
       return; // stall: keep the connection open, send nothing
     }
@@ -158,4 +181,29 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
     else setImmediate(next);
   };
   next();
+}
+
+/** Writes as fast as the reader takes it, until the connection closes (or ENDLESS_LIMIT_BYTES). */
+function endless(body: Record<string, unknown>, res: ServerResponse): void {
+  const stream = body.stream === true;
+  res.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' });
+  const piece = stream
+    ? `data: ${JSON.stringify({ id: 'chatcmpl-mock123', object: 'chat.completion.chunk', created: 1_700_000_000, model: String(body.model), choices: [{ index: 0, delta: { content: ' more' }, logprobs: null, finish_reason: null }] })}\n\n`.repeat(100)
+    : 'x'.repeat(64 * 1024);
+  res.write(stream ? `data: ${JSON.stringify({ id: 'chatcmpl-mock123', object: 'chat.completion.chunk', created: 1_700_000_000, model: String(body.model), choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] })}\n\n` : '{"id":"chatcmpl-mock123","object":"chat.completion","content":"');
+  let sent = 0;
+  const pump = () => {
+    while (!res.destroyed) {
+      if (sent > ENDLESS_LIMIT_BYTES) {
+        res.end();
+        return;
+      }
+      sent += piece.length;
+      if (!res.write(piece)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+  };
+  pump();
 }

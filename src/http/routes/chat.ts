@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ChatRequest } from '../../protocol/chat.js';
 import { ref } from '../../protocol/schemas.js';
-import { asApiError, type ChatPipeline } from '../../pipeline/chat.js';
+import { asApiError, errorHeaders, type ChatPipeline } from '../../pipeline/chat.js';
 import { sendApiError } from '../errors.js';
 import type { ChatRecorder } from '../record.js';
 
@@ -53,7 +53,12 @@ export function chatRoutes(app: FastifyInstance, pipeline: ChatPipeline, recorde
           if (e.status >= 500 && !(err as { status?: number }).status) request.log.error({ err }, 'chat request failed');
           ctx.status = e.status;
           ctx.errorType = e.type;
-          if (!reply.sent && !reply.raw.headersSent) sendApiError(reply, e);
+          if (!reply.sent && !reply.raw.headersSent) {
+            // An upstream 429's retry-after and x-ratelimit-* go with it; a target that answered after it sends none.
+            const headers = errorHeaders(e);
+            if (headers) reply.headers(headers);
+            sendApiError(reply, e);
+          }
         } finally {
           recorder.finish(request, ctx);
         }
