@@ -3,7 +3,8 @@
  * errors in OpenAI's envelope, and the OpenAPI document with Swagger UI at /docs.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Settings } from '../config/env.js';
@@ -17,6 +18,7 @@ import type { UsageSink } from '../usage/record.js';
 import { stdoutDestination } from '../logging/destination.js';
 import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../vapi/context.js';
 import { sendApiError, toApiError } from './errors.js';
+import { capLine, cappedErr } from './log-limits.js';
 import { Lifecycle } from './lifecycle.js';
 import { ChatRecorder } from './record.js';
 import { chatRoutes } from './routes/chat.js';
@@ -40,7 +42,9 @@ export interface AppDeps {
   router: Router;
   auth: Authenticator;
   usage: UsageSink;
-  logger?: FastifyServerOptions['logger'] | false;
+  logger?: false;
+  /** Where log lines go (tests capture them); stdout by default. */
+  logStream?: DestinationStream;
   /** Extra routes (GraphQL, …) registered by other capabilities. */
   plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
 }
@@ -60,11 +64,14 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     logger:
       deps.logger === false
         ? false
-        : (deps.logger ?? {
+        : {
             level: settings.logLevel,
-            stream: stdoutDestination(),
+            stream: deps.logStream ?? stdoutDestination(),
             redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey'], censor: '[redacted]' },
-          }),
+            // No value a client or upstream chose makes a line long (http/log-limits.ts).
+            serializers: { err: cappedErr },
+            hooks: { streamWrite: capLine },
+          },
     bodyLimit: settings.bodyLimitBytes,
     // One log line per chat request (http/record.ts) instead of two per request.
     logController: new LogController({ disableRequestLogging: true }),

@@ -6,6 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ChatContext } from '../pipeline/context.js';
 import { toRecord } from '../pipeline/context.js';
 import type { UsageSink } from '../usage/record.js';
+import { capped } from './log-limits.js';
 
 export class ChatRecorder {
   constructor(
@@ -19,16 +20,17 @@ export class ChatRecorder {
     ctx.recorded = true;
     const record = toRecord(ctx, performance.now());
     // No key, and no prompt text unless PARLEY_LOG_CONTENT says so: ids, sizes and timings.
+    // Names a client or upstream chose are capped (a 10 MB model name must not make a 10 MB line).
     request.log.info(
       {
         route: record.route,
         key: record.keyId,
-        model: record.requestedModel,
+        model: capped(record.requestedModel),
         provider: record.provider,
-        upstreamModel: record.upstreamModel,
+        upstreamModel: capped(record.upstreamModel),
         stream: record.stream,
         status: record.status,
-        errorType: record.errorType ?? undefined,
+        errorType: capped(record.errorType) ?? undefined,
         tokens: record.totalTokens ?? undefined,
         ttftMs: record.ttftMs ?? undefined,
         durationMs: record.durationMs,

@@ -1,0 +1,124 @@
+/**
+ * Clients that misbehave on purpose or by accident: bodies that trickle in or never finish,
+ * floods of requests without a key, values made to blow up the logs. Each must cost Parley
+ * a bounded amount, and none may disturb what is recorded for real, authenticated requests.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { readSettings } from '../src/config/env.js';
+import { MAX_LOG_LINE_CHARS, MAX_LOGGED_CHARS } from '../src/http/log-limits.js';
+import { createParley, type Parley } from '../src/server.js';
+import { assertSpec } from './helpers/openai-spec.js';
+import { memorySink, postJson, sseEvents } from './helpers/parley.js';
+
+const body = { model: 'default', messages: [{ role: 'user', content: 'hi' }] };
+/** Bounds a test that would otherwise hang (the failure mode of a missing body timeout). */
+const HANG_BOUND = { timeout: 20_000 };
+
+interface Started {
+  parley: Parley;
+  url: string;
+  port: number;
+  sink: ReturnType<typeof memorySink>;
+  /** Every log line written, parsed. */
+  lines: Record<string, unknown>[];
+  /** Every log line as written. */
+  rawLines: string[];
+}
+
+/** A Parley whose log lines and usage records the test can read. */
+async function start(env: Record<string, string> = {}, plugins: Parameters<typeof createParley>[0]['plugins'] = []): Promise<Started> {
+  const rawLines: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _enc, done) {
+      rawLines.push(String(chunk));
+      done();
+    },
+  });
+  const sink = memorySink();
+  const settings = { ...readSettings({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', LOG_LEVEL: 'info', ...env }), port: 0 };
+  const parley = await createParley({ settings, usage: sink, logStream, plugins });
+  const url = await parley.listen();
+  return {
+    parley,
+    url,
+    port: Number(new URL(url).port),
+    sink,
+    rawLines,
+    get lines() {
+      return rawLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+  };
+}
+
+/** Sends the raw bytes, then lets `then` act on the socket; resolves with all it received once it closes. */
+function rawRequest(port: number, bytes: string, then: (socket: net.Socket) => void = () => {}): Promise<string> {
+  return new Promise((resolve) => {
+    let received = '';
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(bytes);
+      then(socket);
+    });
+    socket.on('data', (d) => (received += d));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(received));
+  });
+}
+
+/** Request headers announcing a body of `length` bytes, of which the caller sends less. */
+const head = (path: string, length: number, extra = '') =>
+  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+
+const responseBody = (raw: string) => raw.slice(raw.indexOf('\r\n\r\n') + 4);
+
+/** Waits (bounded by the test's timeout) until `check` holds; for bookkeeping that ends after the socket closes. */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe('log lines stay short', () => {
+  let s: Started;
+  before(async () => {
+    s = await start();
+  });
+  after(() => s.parley.shutdown());
+
+  it('a 10 MB model name yields a short log line that still says what happened', async () => {
+    const model = 'm'.repeat(10 * 1024 * 1024);
+    const res = await postJson(`${s.url}/v1/chat/completions`, { ...body, model });
+    await res.arrayBuffer();
+    await until(() => s.sink.records.length > 0);
+    const line = s.rawLines.find((l) => l.includes('"msg":"chat"'))!;
+    assert.ok(line.length < 2 * MAX_LOGGED_CHARS + 1000, `the chat line has ${line.length} characters`);
+    const parsed = JSON.parse(line);
+    assert.ok((parsed.model as string).startsWith('mmmm'));
+    assert.match(parsed.model, new RegExp(`\\[${model.length} characters\\]$`));
+    assert.equal(parsed.status, res.status);
+    for (const l of s.rawLines) assert.ok(l.length <= MAX_LOG_LINE_CHARS, `a line of ${l.length} characters`);
+  });
+
+  it('an error with a huge message is logged with the message cut', () => {
+    const before = s.rawLines.length;
+    s.parley.app.log.error({ err: new Error(`upstream said: ${'e'.repeat(1_000_000)}`) }, 'chat request failed');
+    const line = s.rawLines.slice(before).join('');
+    assert.ok(line.length < 4 * MAX_LOGGED_CHARS, `the line has ${line.length} characters`);
+    const parsed = JSON.parse(line);
+    assert.match(parsed.err.message, /^upstream said: e+… \[1000015 characters\]$/);
+    assert.equal(parsed.err.type, 'Error');
+  });
+
+  it('a line made long by any other value is replaced by a short, valid line keeping its level and start', () => {
+    const before = s.rawLines.length;
+    s.parley.app.log.warn({ nested: { deep: 'v'.repeat(1_000_000) } }, 'something odd');
+    const line = s.rawLines.slice(before).join('');
+    assert.ok(line.length <= MAX_LOG_LINE_CHARS, `the line has ${line.length} characters`);
+    const parsed = JSON.parse(line);
+    assert.equal(parsed.level, 40);
+    assert.equal(typeof parsed.time, 'number');
+    assert.equal(parsed.truncated, true);
+    assert.match(parsed.head, /"nested":\{"deep":"vvvv/);
+  });
+});
