@@ -45,7 +45,12 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
   const usage = opts.usage ?? discardSink;
   const built = await buildApp({ settings, router, auth, usage, logger: opts.logger, logStream: opts.logStream, plugins: opts.plugins });
   const { app, pipeline, lifecycle } = built;
-  if (auth.open) app.log.warn(`No API key configured (PARLEY_API_KEYS): Parley accepts every request, which is allowed only because HOST=${settings.host} is loopback.`);
+  if (auth.open) {
+    app.log.warn(
+      `No API key configured (PARLEY_API_KEYS): Parley answers without a key, but only requests made on this machine (HOST=${settings.host} is loopback). ` +
+        'Requests through a tunnel or proxy (ngrok, cloudflared: a public Host or X-Forwarded-* headers) get 401 until you set PARLEY_API_KEYS.',
+    );
+  }
 
   let closing: Promise<void> | undefined;
   return {

@@ -79,6 +79,39 @@ async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((r) => setTimeout(r, 10));
 }
 
+describe('requests without a valid key', () => {
+  let s: Started;
+  before(async () => {
+    s = await start({ PARLEY_API_KEYS: 'the-key' });
+  });
+  after(() => s.parley.shutdown());
+
+  it('write no usage record and no per-request log line, are counted, and leave every authenticated record in place', async () => {
+    const wrong: Record<string, string>[] = [{}, { authorization: 'Bearer nope' }, { authorization: 'Bearer no-custom-llm-key-provided' }, { authorization: 'Basic abc' }];
+    const authenticated: Promise<Response>[] = [];
+    const refused: Promise<Response>[] = [];
+    for (let i = 0; i < 400; i++) {
+      refused.push(postJson(`${s.url}/v1/chat/completions`, body, wrong[i % wrong.length]));
+      if (i % 20 === 0) authenticated.push(postJson(`${s.url}/chat/completions`, body, { authorization: 'Bearer the-key' }));
+    }
+    for (const res of await Promise.all(refused)) {
+      assert.equal(res.status, 401);
+      await res.text();
+    }
+    for (const res of await Promise.all(authenticated)) assert.equal((await res.json()).object, 'chat.completion');
+
+    assert.equal(s.sink.records.length, authenticated.length, 'one record per authenticated request, none for the 400 refused');
+    assert.ok(s.sink.records.every((r) => r.keyId === 'env:0' && r.status === 200));
+    assert.equal(s.parley.authFailures.total, 400);
+    assert.deepEqual(s.parley.authFailures.byCode, { missing_api_key: 200, invalid_api_key: 100, vapi_no_credential: 100 });
+    const chatLines = s.lines.filter((l) => l.msg === 'chat');
+    assert.equal(chatLines.length, authenticated.length, 'a log line per authenticated request only');
+    const refusalLines = s.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('requests refused for authentication'));
+    assert.ok(refusalLines.length >= 1 && refusalLines.length < 10, `${refusalLines.length} summary lines for 400 refusals`);
+    assert.equal(refusalLines[0]!.level, 40);
+  });
+});
+
 describe('log lines stay short', () => {
   let s: Started;
   before(async () => {

@@ -8,6 +8,7 @@ import type { DestinationStream } from 'pino';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Settings } from '../config/env.js';
+import type { AuthFailures } from '../auth/failures.js';
 import type { Authenticator } from '../auth/keys.js';
 import { ChatPipeline } from '../pipeline/chat.js';
 import { newContext, type ChatContext } from '../pipeline/context.js';
@@ -53,6 +54,8 @@ export interface ParleyApp {
   app: FastifyInstance;
   pipeline: ChatPipeline;
   lifecycle: Lifecycle;
+  /** Requests refused for authentication (counted, never recorded as usage). */
+  authFailures: AuthFailures;
 }
 
 /** A client-supplied x-request-id is echoed when it is short and plain; otherwise Parley makes one. */
@@ -132,12 +135,15 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     reply.header('x-request-id', request.id);
     const cfg = request.routeOptions.config;
     if (cfg.chat) request.chat = newContext(request.id, cfg.chat, performance.now());
+    // Authentication first: only an authenticated request becomes a usage record (a refused
+    // one is counted by the Authenticator), so even the shutdown 503 below is recorded only
+    // for requests that had a valid key.
+    if (cfg.chat || cfg.auth) {
+      const principal = await deps.auth.authenticate(request);
+      if (request.chat) request.chat.principal = principal;
+    }
     if (lifecycle.phase === 'shutting_down' && request.url !== '/health') {
       throw new ApiError(503, 'Parley is shutting down; retry on another instance.', 'service_unavailable', 'shutting_down');
-    }
-    if (cfg.chat || cfg.auth) {
-      const principal = await deps.auth.authenticate(request.headers.authorization);
-      if (request.chat) request.chat.principal = principal;
     }
   });
 
@@ -176,5 +182,5 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   chatRoutes(app, pipeline, recorder);
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
-  return { app, pipeline, lifecycle };
+  return { app, pipeline, lifecycle, authFailures: deps.auth.failures };
 }

@@ -1,6 +1,8 @@
 /**
  * Ends a chat request's bookkeeping: one log line and one usage record, exactly once,
- * whether it succeeded, failed validation or auth, or the client left.
+ * whether it succeeded, failed validation, or the client left — for authenticated requests.
+ * A request refused for authentication is not usage: the Authenticator counts it instead
+ * (auth/failures.ts), so nobody without a key can write rows or crowd out real records.
  */
 import type { FastifyRequest } from 'fastify';
 import type { ChatContext } from '../pipeline/context.js';
@@ -18,6 +20,7 @@ export class ChatRecorder {
   finish(request: FastifyRequest, ctx: ChatContext): void {
     if (ctx.recorded) return;
     ctx.recorded = true;
+    if (ctx.principal === null) return;
     const record = toRecord(ctx, performance.now());
     // No key, and no prompt text unless PARLEY_LOG_CONTENT says so: ids, sizes and timings.
     // Names a client or upstream chose are capped (a 10 MB model name must not make a 10 MB line).
