@@ -79,6 +79,107 @@ async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((r) => setTimeout(r, 10));
 }
 
+describe('slow request bodies', () => {
+  let s: Started;
+  before(async () => {
+    // Any path the test needs to look like GraphQL's: a plain POST route that reads its body.
+    s = await start({ PARLEY_BODY_TIMEOUT_MS: '300', PARLEY_BUILTIN_TOKEN_DELAY_MS: '40' }, [(app) => void app.post('/graphql', async () => ({ data: null }))]);
+  });
+  after(() => s.parley.shutdown());
+
+  it('a body that stops arriving gets 408 in OpenAI\'s envelope, its connection closed, and a 408 record', HANG_BOUND, async () => {
+    const raw = await rawRequest(s.port, `${head('/v1/chat/completions', 200)}{"model":"default",`);
+    assert.match(raw, /^HTTP\/1\.1 408 /);
+    assert.match(raw, /\r\nconnection: close\r\n/i);
+    const json = JSON.parse(responseBody(raw));
+    assertSpec('ErrorResponse', json);
+    assert.equal(json.error.code, 'request_timeout');
+    assert.match(json.error.message, /PARLEY_BODY_TIMEOUT_MS/);
+    await until(() => s.sink.records.length > 0);
+    assert.equal(s.sink.records.at(-1)!.status, 408);
+    assert.equal(s.sink.records.at(-1)!.clientAborted, false);
+  });
+
+  it('on /graphql the 408 comes in GraphQL\'s shape', HANG_BOUND, async () => {
+    const raw = await rawRequest(s.port, `${head('/graphql', 200)}{"query":`);
+    assert.match(raw, /^HTTP\/1\.1 408 /);
+    const json = JSON.parse(responseBody(raw));
+    assert.equal(json.errors[0].extensions.code, 'REQUEST_TIMEOUT');
+  });
+
+  it('a response stream that outlives the body timeout is not cut: it ends with [DONE]', HANG_BOUND, async () => {
+    const res = await postJson(`${s.url}/v1/chat/completions`, { ...body, stream: true });
+    const events = await sseEvents(res);
+    assert.equal(events.at(-1), '[DONE]');
+    // 40 ms before each content chunk: the stream lasted well beyond the 300 ms bound.
+    const contentChunks = events.filter((e) => e !== '[DONE]' && JSON.parse(e).choices[0]?.delta?.content);
+    assert.ok(contentChunks.length * 40 > 2 * 300, `the stream has ${contentChunks.length} paced chunks`);
+  });
+
+  it('a keep-alive connection waiting for its next request is not cut', HANG_BOUND, async () => {
+    // Two requests on one connection, with a pause longer than the bound between them.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = () =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = http.request(`${s.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(body));
+      });
+    try {
+      assert.deepEqual(await send(), { status: 200, reused: false });
+      await new Promise((r) => setTimeout(r, 600));
+      assert.deepEqual(await send(), { status: 200, reused: true });
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
+describe('unauthenticated slow bodies', () => {
+  let s: Started;
+  before(async () => {
+    s = await start({ PARLEY_API_KEYS: 'the-key', PARLEY_BODY_TIMEOUT_MS: '300' });
+  });
+  after(() => s.parley.shutdown());
+
+  it('get their 401 at once and lose their connection within the bound; nothing is recorded', HANG_BOUND, async () => {
+    const raw = await rawRequest(s.port, `${head('/v1/chat/completions', 100_000)}{"model":"default",`, (socket) => {
+      // Keep trickling, as the attack did; only the server can end this connection.
+      const drip = setInterval(() => socket.writable && socket.write(' '), 20);
+      socket.on('close', () => clearInterval(drip));
+    });
+    assert.match(raw, /^HTTP\/1\.1 401 /);
+    assert.equal(s.sink.records.length, 0);
+  });
+});
+
+describe('abandoned uploads', () => {
+  let s: Started;
+  before(async () => {
+    s = await start();
+  });
+  after(() => s.parley.shutdown());
+
+  for (const [how, leave] of [
+    ['closes', (socket: net.Socket) => socket.end()],
+    ['resets', (socket: net.Socket) => socket.resetAndDestroy()],
+  ] as const) {
+    it(`a client that ${how} its connection mid-body is recorded as a client abort (499), not a 400, and nothing is logged as an error`, HANG_BOUND, async () => {
+      const before = s.sink.records.length;
+      await rawRequest(s.port, `${head('/v1/chat/completions', 1000)}{"model":"default","messages":[`, (socket) => setTimeout(() => leave(socket), 50));
+      await until(() => s.sink.records.length > before);
+      const rec = s.sink.records.at(-1)!;
+      assert.equal(rec.status, 499);
+      assert.equal(rec.clientAborted, true);
+      assert.equal(rec.errorType, null);
+      assert.deepEqual(s.lines.filter((l) => (l.level as number) >= 50), []);
+    });
+  }
+});
+
 describe('requests without a valid key', () => {
   let s: Started;
   before(async () => {

@@ -19,6 +19,8 @@ export interface Settings {
   /** Client keys accepted on the chat routes (besides database keys). */
   apiKeys: string[];
   bodyLimitBytes: number;
+  /** Longest a request (headers and body) may take to arrive; slower ones get 408 and their connection is closed. */
+  bodyTimeoutMs: number;
   /** Upstream time to response headers, and idle time between body chunks. */
   upstreamFirstByteTimeoutMs: number;
   upstreamIdleTimeoutMs: number;
@@ -94,6 +96,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     defaultModel: env.DEFAULT_MODEL || 'gpt-4o-mini',
     apiKeys: apiKeys(env),
     bodyLimitBytes: int(env, 'PARLEY_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
+    bodyTimeoutMs: int(env, 'PARLEY_BODY_TIMEOUT_MS', 30_000, 100),
     upstreamFirstByteTimeoutMs: int(env, 'UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 600_000, 1),
     upstreamIdleTimeoutMs: int(env, 'UPSTREAM_IDLE_TIMEOUT_MS', 120_000, 1),
     shutdownGraceMs: int(env, 'PARLEY_SHUTDOWN_GRACE_MS', 10_000),

@@ -18,7 +18,8 @@ import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
 import { stdoutDestination } from '../logging/destination.js';
 import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../vapi/context.js';
-import { sendApiError, toApiError } from './errors.js';
+import { clientErrorHandler, receiveDeadline } from './client-errors.js';
+import { CLIENT_CLOSED, sendApiError, toApiError } from './errors.js';
 import { capLine, cappedErr } from './log-limits.js';
 import { Lifecycle } from './lifecycle.js';
 import { ChatRecorder } from './record.js';
@@ -63,6 +64,7 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const { settings } = deps;
+  const { requestTimeout, headersTimeout, connectionsCheckingInterval } = receiveDeadline(settings.bodyTimeoutMs);
   const app = Fastify({
     logger:
       deps.logger === false
@@ -76,6 +78,13 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
             hooks: { streamWrite: capLine },
           },
     bodyLimit: settings.bodyLimitBytes,
+    // A request must fully arrive within PARLEY_BODY_TIMEOUT_MS, or get 408 and lose its
+    // connection: slow bodies would otherwise hold file descriptors forever (client-errors.ts).
+    // Fastify sets requestTimeout on the server after creating it; headersTimeout and the
+    // checking interval can only be given at creation.
+    requestTimeout,
+    http: { requestTimeout, headersTimeout, connectionsCheckingInterval },
+    clientErrorHandler: clientErrorHandler(settings.bodyTimeoutMs),
     // One log line per chat request (http/record.ts) instead of two per request.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
@@ -164,7 +173,8 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     const ctx = request.chat;
     if (ctx) {
       ctx.status = e.status;
-      ctx.errorType = e.type;
+      ctx.errorType = e === CLIENT_CLOSED ? null : e.type;
+      ctx.clientAborted = e === CLIENT_CLOSED;
       ctx.stream = (request.body as { stream?: unknown } | undefined)?.stream === true;
       ctx.requestedModel = typeof (request.body as { model?: unknown } | undefined)?.model === 'string' ? (request.body as { model: string }).model : null;
       recorder.finish(request, ctx);
