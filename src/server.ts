@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { isLoopback, SettingsError, type Settings } from './config/env.js';
 import { loadFileConfig, type FileConfig } from './config/file.js';
 import { Authenticator, StaticKeys, type KeySource } from './auth/keys.js';
-import { buildApp, type ParleyApp } from './http/app.js';
+import { buildApp, type AppDeps, type ParleyApp } from './http/app.js';
 import { buildRouter } from './routing/router.js';
 import { discardSink, type UsageSink } from './usage/record.js';
 
@@ -15,6 +15,8 @@ export interface ParleyOptions {
   settings: Settings;
   fileConfig?: FileConfig;
   logger?: false;
+  /** Where log lines go instead of stdout (tests capture them). */
+  logStream?: AppDeps['logStream'];
   /** Extra key sources and a usage sink, supplied by the persistence layer. */
   keySources?: KeySource[];
   usage?: UsageSink;
@@ -41,9 +43,14 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
     );
   }
   const usage = opts.usage ?? discardSink;
-  const built = await buildApp({ settings, router, auth, usage, logger: opts.logger, plugins: opts.plugins });
+  const built = await buildApp({ settings, router, auth, usage, logger: opts.logger, logStream: opts.logStream, plugins: opts.plugins });
   const { app, pipeline, lifecycle } = built;
-  if (auth.open) app.log.warn(`No API key configured (PARLEY_API_KEYS): Parley accepts every request, which is allowed only because HOST=${settings.host} is loopback.`);
+  if (auth.open) {
+    app.log.warn(
+      `No API key configured (PARLEY_API_KEYS): Parley answers without a key, but only requests made on this machine (HOST=${settings.host} is loopback). ` +
+        'Requests through a tunnel or proxy (ngrok, cloudflared: a public Host or X-Forwarded-* headers) get 401 until you set PARLEY_API_KEYS.',
+    );
+  }
 
   let closing: Promise<void> | undefined;
   return {

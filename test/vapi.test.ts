@@ -97,6 +97,11 @@ describe('Vapi Custom LLM', () => {
     assert.equal(up.received.length, 0);
   });
 
+  it('says that Vapi sent no credential, and how to create one', async () => {
+    const res = await postJson(`${p.url}/chat/completions`, vapi.variableRequest, { ...headers, authorization: 'Bearer no-custom-llm-key-provided' });
+    assertVapiNoCredential(res.status, await res.json());
+  });
+
   it('streams a forced tool call as tool_calls deltas, then finish_reason "tool_calls"', async () => {
     const res = await postJson(`${p.url}/chat/completions`, { ...vapi.variableRequest, model: 'vapi-offline', tool_choice: { type: 'function', function: { name: 'book_table' } } }, headers);
     const chunks = checkStream(await sseEvents(res));
@@ -170,5 +175,31 @@ describe('upstream field policy', () => {
     } finally {
       await up.close();
     }
+  });
+});
+
+/** The refusal of Vapi's placeholder: a 401 whose message names the cause and the fix in Vapi. */
+function assertVapiNoCredential(status: number, json: { error: { type: string; code: string; message: string } }): void {
+  assert.equal(status, 401);
+  assert.equal(json.error.type, 'authentication_error');
+  assert.equal(json.error.code, 'vapi_no_credential');
+  assert.match(json.error.message, /Vapi sent no credential/);
+  assert.match(json.error.message, /Provider Credentials → Custom LLM/);
+  assert.match(json.error.message, /POST https:\/\/api\.vapi\.ai\/credential/);
+  assert.match(json.error.message, /"provider": "custom-llm"/);
+}
+
+describe('Vapi\'s placeholder credential when Parley runs open (no key configured)', () => {
+  let p: TestParley;
+  before(async () => {
+    p = await startParley();
+  });
+  after(() => p.close());
+
+  it('is refused all the same, with the same explanation', async () => {
+    const res = await postJson(`${p.url}/chat/completions`, vapi.variableRequest, { ...headers, authorization: 'Bearer no-custom-llm-key-provided' });
+    assertVapiNoCredential(res.status, await res.json());
+    // Without it, the same local request is answered.
+    assert.equal((await postJson(`${p.url}/chat/completions`, { ...vapi.variableRequest, model: 'default' }, { accept: 'application/json' })).status, 200);
   });
 });

@@ -4,6 +4,7 @@
  * PARLEY_CONFIG file, see ./file.ts.
  */
 import { resolve } from 'node:path';
+import { VAPI_NO_CREDENTIAL } from '../vapi/credential.js';
 
 export interface Settings {
   port: number;
@@ -18,6 +19,8 @@ export interface Settings {
   /** Client keys accepted on the chat routes (besides database keys). */
   apiKeys: string[];
   bodyLimitBytes: number;
+  /** Longest a request (headers and body) may take to arrive; slower ones get 408 and their connection is closed. */
+  bodyTimeoutMs: number;
   /**
    * Upstream time to response headers, and idle time between body chunks. A non-streamed
    * completion's headers come only when it is complete, so the first bounds its whole
@@ -72,6 +75,15 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: r
   return raw as T;
 }
 
+function apiKeys(env: NodeJS.ProcessEnv): string[] {
+  const keys = (env.PARLEY_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  // Vapi sends this when an assistant has no credential; as a key it would let any such assistant in.
+  if (keys.includes(VAPI_NO_CREDENTIAL)) {
+    throw new SettingsError(`PARLEY_API_KEYS contains "${VAPI_NO_CREDENTIAL}", the placeholder Vapi sends when an assistant has no credential, which Parley always refuses: choose a long random key instead`);
+  }
+  return keys;
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const port = int(env, 'PORT', 8000);
   if (port > 65535) throw new SettingsError(`PORT must be at most 65535, got ${port}`);
@@ -88,8 +100,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     openaiApiKey: env.OPENAI_API_KEY || undefined,
     openaiBaseUrl: (env.OPENAI_BASE_URL || 'https://api.openai.com/v1').replace(/\/+$/, ''),
     defaultModel: env.DEFAULT_MODEL || 'gpt-4o-mini',
-    apiKeys: (env.PARLEY_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
+    apiKeys: apiKeys(env),
     bodyLimitBytes: int(env, 'PARLEY_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
+    bodyTimeoutMs: int(env, 'PARLEY_BODY_TIMEOUT_MS', 30_000, 100),
     // Two minutes: a chat client should hear "timed out" rather than wait ten; longer
     // non-streamed generations raise it (or a provider's timeouts.firstByteMs), or stream.
     upstreamFirstByteTimeoutMs: int(env, 'UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 120_000, 1),

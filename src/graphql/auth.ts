@@ -1,10 +1,12 @@
 /**
  * Who is calling /graphql. Todos need a client key (PARLEY_API_KEYS or a database key; none
- * when Parley runs open on loopback with no keys at all), admin fields need PARLEY_ADMIN_KEY.
+ * when Parley runs open, with no keys at all, for a request made on its own machine), admin
+ * fields need PARLEY_ADMIN_KEY.
  * The check happens per field, so a query mixing both reports exactly what was refused.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { bearer, hashKey, type Authenticator, type Principal } from '../auth/keys.js';
+import { bearer, hashKey, type Authenticator, type AuthRequest, type Principal } from '../auth/keys.js';
+import { ApiError } from '../protocol/errors.js';
 import { gqlError } from './errors.js';
 
 export interface Caller {
@@ -13,22 +15,29 @@ export interface Caller {
   admin: boolean;
   /** Why principal is null. */
   problem?: 'missing' | 'invalid';
+  /** The authenticator's own explanation when it refused for another reason (open mode through a tunnel, Vapi's placeholder). */
+  refusal?: string;
 }
 
-export async function identify(header: string | undefined, auth: Authenticator, adminHash: Buffer | undefined): Promise<Caller> {
-  const secret = bearer(header);
+/** Refusals whose message says more than "missing" or "wrong key" would. */
+const EXPLAINED = new Set(['api_key_required', 'vapi_no_credential']);
+
+/** The same rules as the chat routes, open mode's locality check included (hence the whole request). */
+export async function identify(request: AuthRequest, auth: Authenticator, adminHash: Buffer | undefined): Promise<Caller> {
+  const secret = bearer(request.headers.authorization);
   if (secret && adminHash && timingSafeEqual(hashKey(secret), adminHash)) return { principal: { keyId: 'admin' }, admin: true };
   try {
-    return { principal: await auth.authenticate(header), admin: false };
-  } catch {
-    return { principal: null, admin: false, problem: secret ? 'invalid' : 'missing' };
+    return { principal: await auth.authenticate(request), admin: false };
+  } catch (err) {
+    const refusal = err instanceof ApiError && err.code !== null && EXPLAINED.has(err.code) ? err.message : undefined;
+    return { principal: null, admin: false, problem: secret ? 'invalid' : 'missing', refusal };
   }
 }
 
 const unauthenticated = (c: Caller) =>
   gqlError(
     'UNAUTHENTICATED',
-    c.problem === 'invalid' ? 'Incorrect API key provided.' : 'An API key is required: send it as "Authorization: Bearer <key>".',
+    c.refusal ?? (c.problem === 'invalid' ? 'Incorrect API key provided.' : 'An API key is required: send it as "Authorization: Bearer <key>".'),
   );
 
 export function requireKey(c: Caller): Principal {

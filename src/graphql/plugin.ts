@@ -56,7 +56,7 @@ export function graphqlPlugin(opts: GraphqlOptions) {
         jit: 1,
         queryDepth: MAX_DEPTH,
         validationRules: [maxFieldsRule(MAX_FIELDS)],
-        context: async (request) => ({ caller: await identify(request.headers.authorization, opts.auth, adminHash) }),
+        context: async (request) => ({ caller: await identify(request, opts.auth, adminHash) }),
         errorFormatter: formatErrors,
       });
     });

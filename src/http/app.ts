@@ -3,10 +3,12 @@
  * errors in OpenAI's envelope, and the OpenAPI document with Swagger UI at /docs.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Settings } from '../config/env.js';
+import type { AuthFailures } from '../auth/failures.js';
 import type { Authenticator } from '../auth/keys.js';
 import { ChatPipeline } from '../pipeline/chat.js';
 import { newContext, type ChatContext } from '../pipeline/context.js';
@@ -16,7 +18,9 @@ import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
 import { stdoutDestination } from '../logging/destination.js';
 import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../vapi/context.js';
-import { sendApiError, toApiError } from './errors.js';
+import { clientErrorHandler, receiveDeadline } from './client-errors.js';
+import { CLIENT_CLOSED, sendApiError, toApiError } from './errors.js';
+import { capLine, cappedErr } from './log-limits.js';
 import { Lifecycle } from './lifecycle.js';
 import { ChatRecorder } from './record.js';
 import { chatRoutes } from './routes/chat.js';
@@ -40,7 +44,9 @@ export interface AppDeps {
   router: Router;
   auth: Authenticator;
   usage: UsageSink;
-  logger?: FastifyServerOptions['logger'] | false;
+  logger?: false;
+  /** Where log lines go (tests capture them); stdout by default. */
+  logStream?: DestinationStream;
   /** Extra routes (GraphQL, …) registered by other capabilities. */
   plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
 }
@@ -49,6 +55,8 @@ export interface ParleyApp {
   app: FastifyInstance;
   pipeline: ChatPipeline;
   lifecycle: Lifecycle;
+  /** Requests refused for authentication (counted, never recorded as usage). */
+  authFailures: AuthFailures;
 }
 
 /** A client-supplied x-request-id is echoed when it is short and plain; otherwise Parley makes one. */
@@ -56,16 +64,27 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const { settings } = deps;
+  const { requestTimeout, headersTimeout, connectionsCheckingInterval } = receiveDeadline(settings.bodyTimeoutMs);
   const app = Fastify({
     logger:
       deps.logger === false
         ? false
-        : (deps.logger ?? {
+        : {
             level: settings.logLevel,
-            stream: stdoutDestination(),
+            stream: deps.logStream ?? stdoutDestination(),
             redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey'], censor: '[redacted]' },
-          }),
+            // No value a client or upstream chose makes a line long (http/log-limits.ts).
+            serializers: { err: cappedErr },
+            hooks: { streamWrite: capLine },
+          },
     bodyLimit: settings.bodyLimitBytes,
+    // A request must fully arrive within PARLEY_BODY_TIMEOUT_MS, or get 408 and lose its
+    // connection: slow bodies would otherwise hold file descriptors forever (client-errors.ts).
+    // Fastify sets requestTimeout on the server after creating it; headersTimeout and the
+    // checking interval can only be given at creation.
+    requestTimeout,
+    http: { requestTimeout, headersTimeout, connectionsCheckingInterval },
+    clientErrorHandler: clientErrorHandler(settings.bodyTimeoutMs),
     // One log line per chat request (http/record.ts) instead of two per request.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
@@ -125,12 +144,15 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     reply.header('x-request-id', request.id);
     const cfg = request.routeOptions.config;
     if (cfg.chat) request.chat = newContext(request.id, cfg.chat, performance.now());
+    // Authentication first: only an authenticated request becomes a usage record (a refused
+    // one is counted by the Authenticator), so even the shutdown 503 below is recorded only
+    // for requests that had a valid key.
+    if (cfg.chat || cfg.auth) {
+      const principal = await deps.auth.authenticate(request);
+      if (request.chat) request.chat.principal = principal;
+    }
     if (lifecycle.phase === 'shutting_down' && request.url !== '/health') {
       throw new ApiError(503, 'Parley is shutting down; retry on another instance.', 'service_unavailable', 'shutting_down');
-    }
-    if (cfg.chat || cfg.auth) {
-      const principal = await deps.auth.authenticate(request.headers.authorization);
-      if (request.chat) request.chat.principal = principal;
     }
   });
 
@@ -151,7 +173,8 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     const ctx = request.chat;
     if (ctx) {
       ctx.status = e.status;
-      ctx.errorType = e.type;
+      ctx.errorType = e === CLIENT_CLOSED ? null : e.type;
+      ctx.clientAborted = e === CLIENT_CLOSED;
       ctx.stream = (request.body as { stream?: unknown } | undefined)?.stream === true;
       ctx.requestedModel = typeof (request.body as { model?: unknown } | undefined)?.model === 'string' ? (request.body as { model: string }).model : null;
       recorder.finish(request, ctx);
@@ -169,5 +192,5 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   chatRoutes(app, pipeline, recorder);
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
-  return { app, pipeline, lifecycle };
+  return { app, pipeline, lifecycle, authFailures: deps.auth.failures };
 }

@@ -5,8 +5,23 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, validationError } from '../protocol/errors.js';
 
+/**
+ * The client closed its connection while its body was still arriving (an abandoned upload):
+ * no answer reaches anyone, and the request is recorded as a client abort (499, as nginx
+ * logs it), like a client that leaves during a response — not as a 400 of its own making.
+ */
+export const CLIENT_CLOSED = new ApiError(499, 'The client closed the connection before its request arrived.', 'invalid_request_error', 'client_closed_request');
+
+/** Node's request timeout cut the body (http/client-errors.ts answered the 408 on the socket). */
+const BODY_TIMED_OUT = new ApiError(408, 'The request did not fully arrive in time (PARLEY_BODY_TIMEOUT_MS).', 'invalid_request_error', 'request_timeout');
+
 export function toApiError(err: FastifyError | Error, request: FastifyRequest): ApiError {
   if (err instanceof ApiError) return err;
+  // Reading the body failed because the connection is gone: ours (timeout) or the client's doing.
+  const raw = request.raw;
+  if (raw.destroyed && !raw.complete) {
+    return (raw.socket?.errored as { code?: string } | null)?.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? BODY_TIMED_OUT : CLIENT_CLOSED;
+  }
   const fe = err as FastifyError;
   if (fe.validation) return validationError(fe.validation as never, request.body);
   switch (fe.code) {

@@ -1,11 +1,14 @@
 /**
  * Ends a chat request's bookkeeping: one log line and one usage record, exactly once,
- * whether it succeeded, failed validation or auth, or the client left.
+ * whether it succeeded, failed validation, or the client left — for authenticated requests.
+ * A request refused for authentication is not usage: the Authenticator counts it instead
+ * (auth/failures.ts), so nobody without a key can write rows or crowd out real records.
  */
 import type { FastifyRequest } from 'fastify';
 import type { ChatContext } from '../pipeline/context.js';
 import { toRecord } from '../pipeline/context.js';
 import type { UsageSink } from '../usage/record.js';
+import { capped } from './log-limits.js';
 
 export class ChatRecorder {
   constructor(
@@ -17,18 +20,20 @@ export class ChatRecorder {
   finish(request: FastifyRequest, ctx: ChatContext): void {
     if (ctx.recorded) return;
     ctx.recorded = true;
+    if (ctx.principal === null) return;
     const record = toRecord(ctx, performance.now());
     // No key, and no prompt text unless PARLEY_LOG_CONTENT says so: ids, sizes and timings.
+    // Names a client or upstream chose are capped (a 10 MB model name must not make a 10 MB line).
     request.log.info(
       {
         route: record.route,
         key: record.keyId,
-        model: record.requestedModel,
+        model: capped(record.requestedModel),
         provider: record.provider,
-        upstreamModel: record.upstreamModel,
+        upstreamModel: capped(record.upstreamModel),
         stream: record.stream,
         status: record.status,
-        errorType: record.errorType ?? undefined,
+        errorType: capped(record.errorType) ?? undefined,
         tokens: record.totalTokens ?? undefined,
         ttftMs: record.ttftMs ?? undefined,
         durationMs: record.durationMs,
