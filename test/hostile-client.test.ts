@@ -234,6 +234,17 @@ describe('log lines stay short', () => {
     for (const l of s.rawLines) assert.ok(l.length <= MAX_LOG_LINE_CHARS, `a line of ${l.length} characters`);
   });
 
+  it('an error body repeats at most 256 characters of a huge value the client sent (404 model, 400 role)', async () => {
+    const huge = 'x'.repeat(10 * 1024 * 1024);
+    for (const req of [{ ...body, model: huge }, { ...body, messages: [{ role: huge, content: 'hi' }] }]) {
+      const res = await postJson(`${s.url}/v1/chat/completions`, req);
+      const text = await res.text();
+      assert.ok(res.status === 404 || res.status === 400, `status ${res.status}`);
+      assert.ok(text.length < 1000, `an error body of ${text.length} characters`);
+      assert.match(JSON.parse(text).error.message, /x{256}…/);
+    }
+  });
+
   it('an error with a huge message is logged with the message cut', () => {
     const before = s.rawLines.length;
     s.parley.app.log.error({ err: new Error(`upstream said: ${'e'.repeat(1_000_000)}`) }, 'chat request failed');

@@ -5,7 +5,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Settings } from '../config/env.js';
 import { includeUsageOf, type ChatRequest } from '../protocol/chat.js';
-import { ApiError } from '../protocol/errors.js';
+import { ApiError, echoed } from '../protocol/errors.js';
 import { assertJsonDepth } from '../protocol/json-depth.js';
 import { BuiltinProvider } from '../providers/builtin/index.js';
 import { UpstreamError, type ProviderRequest, type ProviderResponse } from '../providers/types.js';
@@ -46,7 +46,7 @@ export class ChatPipeline {
     const vapi = ctx.vapi !== null;
     const allowed = ctx.principal?.allowedModels;
     if (allowed && !allowed.includes(body.model)) {
-      throw new ApiError(403, `This API key may not use the model \`${body.model}\`.`, 'permission_error', 'model_not_allowed', 'model');
+      throw new ApiError(403, `This API key may not use the model \`${echoed(body.model)}\`.`, 'permission_error', 'model_not_allowed', 'model');
     }
     // Before any provider recurses over the body (JSON.stringify for the upstream).
     assertJsonDepth(body);

@@ -42,6 +42,15 @@ export class ApiError extends Error {
   }
 }
 
+/** Longest client-supplied value an error message repeats: a 10 MB model name must not come back as a 10 MB error. */
+export const MAX_ECHOED_CHARS = 256;
+
+/** A client-supplied value as an error message quotes it, cut to MAX_ECHOED_CHARS with an ellipsis. */
+export function echoed(value: unknown): string {
+  const s = String(value);
+  return s.length > MAX_ECHOED_CHARS ? `${s.slice(0, MAX_ECHOED_CHARS)}…` : s;
+}
+
 export function errorBody(message: string, type: ErrorType, code: string | null = null, param: string | null = null): ErrorBody {
   return { error: { message, type, param, code } };
 }
@@ -111,14 +120,14 @@ export function validationError(errors: ErrorObject[], body: unknown): ApiError 
       const tag = String(p.tag);
       pointer = `${pointer}/${tag}`;
       const v = valueAt(body, pointer);
-      message = v === undefined ? `Missing required parameter: '${paramFromPointer(pointer)}'.` : `Invalid value: '${String(v)}'. Supported values for '${paramFromPointer(pointer)}' are not matched.`;
+      message = v === undefined ? `Missing required parameter: '${paramFromPointer(pointer)}'.` : `Invalid value: '${echoed(v)}'. Supported values for '${paramFromPointer(pointer)}' are not matched.`;
       if (tag === 'role' && v !== undefined) {
-        message = `Invalid value: '${String(v)}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`;
+        message = `Invalid value: '${echoed(v)}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`;
       }
       break;
     }
     case 'enum':
-      message = `Invalid value: '${String(valueAt(body, pointer))}'. Supported values are: ${(p.allowedValues as unknown[]).map((v) => `'${String(v)}'`).join(', ')}.`;
+      message = `Invalid value: '${echoed(valueAt(body, pointer))}'. Supported values are: ${(p.allowedValues as unknown[]).map((v) => `'${String(v)}'`).join(', ')}.`;
       break;
     case 'minItems':
       message = valueAt(body, pointer) instanceof Array && (valueAt(body, pointer) as unknown[]).length === 0
@@ -130,7 +139,7 @@ export function validationError(errors: ErrorObject[], body: unknown): ApiError 
     case 'exclusiveMaximum':
     case 'exclusiveMinimum': {
       const v = valueAt(body, pointer);
-      message = `Invalid '${paramFromPointer(pointer)}': ${e.keyword.includes('aximum') ? 'decimal above maximum value' : 'decimal below minimum value'}. Expected a value ${String(p.comparison)} ${String(p.limit)}, but got ${String(v)} instead.`;
+      message = `Invalid '${paramFromPointer(pointer)}': ${e.keyword.includes('aximum') ? 'decimal above maximum value' : 'decimal below minimum value'}. Expected a value ${String(p.comparison)} ${String(p.limit)}, but got ${echoed(v)} instead.`;
       break;
     }
     default:

@@ -9,7 +9,7 @@
  */
 import type { Settings } from '../config/env.js';
 import type { FileConfig } from '../config/file.js';
-import { ApiError } from '../protocol/errors.js';
+import { ApiError, echoed } from '../protocol/errors.js';
 import { BUILTIN_MODEL, BuiltinProvider } from '../providers/builtin/index.js';
 import { OpenAICompatibleProvider } from '../providers/openai-compatible.js';
 import type { Provider } from '../providers/types.js';
@@ -45,7 +45,7 @@ export class Router {
       const route: Route = { model, targets: [{ provider: this.passthrough, model }] };
       return route;
     }
-    throw new ApiError(404, `The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model');
+    throw new ApiError(404, `The model \`${echoed(model)}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model');
   }
 
   /** Everything /v1/models lists: the aliases, with the provider that serves each first. */
