@@ -6,6 +6,7 @@
 import { GraphQLError } from 'graphql';
 import { ApiError } from '../protocol/errors.js';
 import mercurius, { type MercuriusContext } from 'mercurius';
+import { databaseProblem } from './db-errors.js';
 
 // mercurius is CommonJS: its classes are properties of the default export.
 const { ErrorWithProps } = mercurius;
@@ -76,8 +77,6 @@ function requestErrors(original: Error & { statusCode: number; errors?: unknown 
   });
 }
 
-const DB_DOWN = /ECONNREFUSED|ENOENT|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|Can't reach database|57P01|08006/i;
-
 interface Sanitized {
   errors: GraphQLError[];
   /** The HTTP status a refused request keeps. */
@@ -100,17 +99,19 @@ function sanitize(err: GraphQLError, ctx: MercuriusContext): Sanitized {
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { errors: requestErrors(original as Error & { statusCode: number }, ctx), status };
   }
-  const down = DB_DOWN.test(original.message) || (original as { code?: string }).code === 'ECONNREFUSED';
-  ctx.reply.log.error({ err: original, path: err.path }, down ? 'graphql: database unavailable' : 'graphql: resolver failed');
-  return {
-    errors: [
-      new GraphQLError(down ? 'The database is unavailable; try again shortly.' : 'Internal error.', {
-        nodes: err.nodes,
-        path: err.path,
-        extensions: { code: down ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR' },
-      }),
-    ],
-  };
+  const problem = databaseProblem(original);
+  const log = ctx.reply.log;
+  const replace = (code: ErrorCode, message: string) => ({ errors: [new GraphQLError(message, { nodes: err.nodes, path: err.path, extensions: { code } })] });
+  if (problem === 'invalid') {
+    log.warn({ err: original, path: err.path }, 'graphql: the database refused a value');
+    return replace('BAD_USER_INPUT', 'An argument holds a value the database cannot store (for example a NUL character).');
+  }
+  if (problem === 'unavailable') {
+    log.error({ err: original, path: err.path }, 'graphql: database unavailable');
+    return replace('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly.');
+  }
+  log.error({ err: original, path: err.path }, 'graphql: resolver failed');
+  return replace('INTERNAL_SERVER_ERROR', 'Internal error.');
 }
 
 type Execution = Parameters<typeof mercurius.defaultErrorFormatter>[0];
