@@ -35,9 +35,9 @@ export const MAX_FIELDS = 300;
 /**
  * Parsed valid queries kept by mercurius (an LRU keyed by query text; quick-lru holds up to
  * twice this many). Each is at most PARLEY_GRAPHQL_MAX_TOKENS tokens (~0.2 KB of parse tree
- * per token) and PARLEY_GRAPHQL_BODY_LIMIT_BYTES of text, so with the defaults the cache
- * stays under ~70 MB even if a client fills it with the largest queries it may send; real
- * clients send a few dozen distinct queries at most.
+ * per token) and PARLEY_GRAPHQL_BODY_LIMIT_BYTES of text: filled by one client with the
+ * largest valid queries the defaults allow, JIT-compiled, the heap grew by ~50 MB (mercurius'
+ * default of 1024 would allow 8 times that). Real clients send a few distinct queries.
  */
 export const QUERY_CACHE_SIZE = 64;
 
