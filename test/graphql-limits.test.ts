@@ -5,9 +5,10 @@
  * Valid queries, GraphiQL's introspection included, still work.
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { getIntrospectionQuery } from 'graphql';
-import QuickLRU from 'quick-lru';
 import { readSettings, SettingsError } from '../src/config/env.js';
 import { MAX_FIELDS, QUERY_CACHE_SIZE } from '../src/graphql/plugin.js';
 import { codes, gql, pgliteBackend, startStoreParley, type StoreParley } from './helpers/store.js';
@@ -18,14 +19,21 @@ const MAX_TOKENS = 2000;
 /**
  * mercurius keeps parsed queries in quick-lru instances it creates itself (one for valid
  * queries, one for those that failed validation). Every instance that is ever written to is
- * recorded here, so the tests can read how many queries are held.
+ * recorded here, so the tests can read how many queries are held. quick-lru is loaded from
+ * where mercurius loads it, so this is the same module.
  */
-const caches = new Set<QuickLRU<unknown, unknown>>();
+interface Lru {
+  readonly size: number;
+  set(key: unknown, value: unknown): unknown;
+}
+const quickLruPath = createRequire(createRequire(import.meta.url).resolve('mercurius')).resolve('quick-lru');
+const QuickLRU = ((await import(pathToFileURL(quickLruPath).href)) as { default: { prototype: Lru } }).default;
+const caches = new Set<Lru>();
 const originalSet = QuickLRU.prototype.set;
-QuickLRU.prototype.set = function (this: QuickLRU<unknown, unknown>, key: unknown, value: unknown) {
+QuickLRU.prototype.set = function (this: Lru, key: unknown, value: unknown) {
   caches.add(this);
   return originalSet.call(this, key, value);
-} as typeof originalSet;
+};
 const cached = () => [...caches].reduce((n, c) => n + c.size, 0);
 
 describe('GraphQL limits', () => {
