@@ -52,6 +52,10 @@ export interface Settings {
   usageBufferMax: number;
   /** Longest a usage record waits in memory before being written (a full batch goes at once). */
   usageFlushMs: number;
+  /** Largest /graphql request: a POST body, or a GET's URL. Far below bodyLimitBytes: a GraphQL request is small. */
+  graphqlBodyLimitBytes: number;
+  /** Most lexical tokens a GraphQL document may have; parsing stops at the first one beyond (GraphiQL's introspection query has ~190). */
+  graphqlMaxTokens: number;
 }
 
 export class SettingsError extends Error {}
@@ -119,6 +123,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     keyRefreshMs: int(env, 'PARLEY_KEY_REFRESH_MS', 5_000, 100),
     usageBufferMax: int(env, 'PARLEY_USAGE_BUFFER_MAX', 50_000, 1),
     usageFlushMs: int(env, 'PARLEY_USAGE_FLUSH_MS', 500, 10),
+    graphqlBodyLimitBytes: int(env, 'PARLEY_GRAPHQL_BODY_LIMIT_BYTES', 64 * 1024, 1024),
+    graphqlMaxTokens: int(env, 'PARLEY_GRAPHQL_MAX_TOKENS', 2_000, 200),
   };
 }
 

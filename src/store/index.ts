@@ -66,7 +66,7 @@ export function storeOptions(store: Store, settings: Settings): Pick<ParleyOptio
   return {
     keySources: [store.keys],
     usage: store.usage,
-    plugins: [graphqlPlugin({ prisma: store.db.prisma, pool: store.db.pool, keys: store.keys, auth, adminKey: settings.adminKey })],
+    plugins: [graphqlPlugin({ prisma: store.db.prisma, pool: store.db.pool, keys: store.keys, auth, adminKey: settings.adminKey, bodyLimitBytes: settings.graphqlBodyLimitBytes, maxTokens: settings.graphqlMaxTokens })],
     onClose: () => store.close(),
   };
 }

@@ -1,4 +1,4 @@
-/** Checks shared by the resolvers: ids, page sizes. */
+/** Checks shared by the resolvers: ids, page sizes, text the database can store. */
 import { MAX_PAGE } from '../schema.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { badInput, notFound } from '../errors.js';
@@ -7,6 +7,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Ids are UUIDs; anything else can't name a row (and must not reach the database as a uuid). */
 export const isUuid = (id: string): boolean => UUID.test(id);
+
+/**
+ * PostgreSQL text cannot hold U+0000 (it fails with SQLSTATE 22021), though GraphQL strings
+ * may: refuse it here, naming the argument, instead of letting the database fail.
+ */
+export function storable(value: string, field: string): string {
+  if (value.includes('\u0000')) throw badInput(`${field} must not contain the NUL character (\\u0000)`, field);
+  return value;
+}
 
 export function pageSize(first: number | null | undefined, dflt: number): number {
   const n = first ?? dflt;

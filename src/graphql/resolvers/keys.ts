@@ -4,7 +4,7 @@ import type { ApiKey } from '../../generated/prisma/client.js';
 import { requireAdmin } from '../auth.js';
 import type { GraphqlDeps } from '../context.js';
 import { badInput, notFound } from '../errors.js';
-import { isUuid } from './args.js';
+import { isUuid, storable } from './args.js';
 
 const MAX_NAME = 200;
 const MAX_MODELS = 100;
@@ -37,7 +37,7 @@ export function keyResolvers({ prisma, keys, adminConfigured }: GraphqlDeps): IR
     Mutation: {
       async createApiKey(_root, args: { name: string; expiresAt?: Date | null; allowedModels?: string[] | null }, ctx) {
         requireAdmin(ctx.caller, adminConfigured);
-        const name = args.name.trim();
+        const name = storable(args.name, 'name').trim();
         if (!name) throw badInput('name must not be empty', 'name');
         if (name.length > MAX_NAME) throw badInput(`name must be at most ${MAX_NAME} characters`, 'name');
         if (args.expiresAt && args.expiresAt.getTime() <= Date.now()) throw badInput('expiresAt must be in the future', 'expiresAt');
@@ -46,6 +46,7 @@ export function keyResolvers({ prisma, keys, adminConfigured }: GraphqlDeps): IR
           if (models.length === 0) throw badInput('allowedModels must not be empty: omit it to allow every model', 'allowedModels');
           if (models.length > MAX_MODELS) throw badInput(`allowedModels may list at most ${MAX_MODELS} models`, 'allowedModels');
           if (models.some((m) => !m.trim())) throw badInput('allowedModels must not contain empty names', 'allowedModels');
+          for (const m of models) storable(m, 'allowedModels');
         }
         const { key, secret } = await keys.create({ name, expiresAt: args.expiresAt ?? null, allowedModels: models });
         return { key: view(key), secret };

@@ -5,18 +5,19 @@ import { requireKey } from '../auth.js';
 import type { GraphqlDeps } from '../context.js';
 import { badInput, notFound } from '../errors.js';
 import { MAX_PAGE, MAX_TITLE_LENGTH } from '../schema.js';
-import { isUuid, orNotFound, pageSize } from './args.js';
+import { isUuid, orNotFound, pageSize, storable } from './args.js';
 
 function title(raw: string): string {
-  const t = raw.trim();
+  const t = storable(raw, 'title').trim();
   if (!t) throw badInput('title must not be empty', 'title');
   if (t.length > MAX_TITLE_LENGTH) throw badInput(`title must be at most ${MAX_TITLE_LENGTH} characters; got ${t.length}`, 'title');
   return t;
 }
 
 export function todoResolvers({ prisma }: GraphqlDeps): IResolvers {
+  const lookup = async (id: string): Promise<Todo | null> => (isUuid(id) ? prisma.todo.findUnique({ where: { id } }) : null);
   const find = async (id: string): Promise<Todo> => {
-    const todo = isUuid(id) ? await prisma.todo.findUnique({ where: { id } }) : null;
+    const todo = await lookup(id);
     if (!todo) throw notFound('todo', id);
     return todo;
   };
@@ -25,7 +26,8 @@ export function todoResolvers({ prisma }: GraphqlDeps): IResolvers {
       async todos(_root, args: { completed?: boolean | null; first?: number | null; after?: string | null }, ctx) {
         requireKey(ctx.caller);
         const take = pageSize(args.first, MAX_PAGE);
-        if (args.after != null) await find(args.after).catch(() => { throw badInput(`after: no todo with id ${JSON.stringify(args.after)}`, 'after'); });
+        // Only a missing todo is the caller's mistake; a database failure stays one.
+        if (args.after != null && !(await lookup(args.after))) throw badInput(`after: no todo with id ${JSON.stringify(args.after)}`, 'after');
         return prisma.todo.findMany({
           where: args.completed == null ? {} : { completed: args.completed },
           orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],

@@ -4,7 +4,7 @@ import type { Prisma, RequestLog } from '../../generated/prisma/client.js';
 import { requireAdmin } from '../auth.js';
 import type { GraphqlDeps } from '../context.js';
 import { badInput } from '../errors.js';
-import { pageSize } from './args.js';
+import { pageSize, storable } from './args.js';
 
 const DAY_MS = 86_400_000;
 
@@ -50,10 +50,10 @@ function where(f: Filter | null | undefined): Prisma.RequestLogWhereInput {
   if (!f) return {};
   const w: Prisma.RequestLogWhereInput = {};
   if (f.route != null) w.route = f.route;
-  if (f.keyId != null) w.keyId = f.keyId;
-  if (f.requestedModel != null) w.requestedModel = f.requestedModel;
-  if (f.provider != null) w.provider = f.provider;
-  if (f.vapiCallId != null) w.vapiCallId = f.vapiCallId;
+  if (f.keyId != null) w.keyId = storable(f.keyId, 'filter.keyId');
+  if (f.requestedModel != null) w.requestedModel = storable(f.requestedModel, 'filter.requestedModel');
+  if (f.provider != null) w.provider = storable(f.provider, 'filter.provider');
+  if (f.vapiCallId != null) w.vapiCallId = storable(f.vapiCallId, 'filter.vapiCallId');
   if (f.status != null) w.status = f.status;
   else if (f.errorsOnly) w.status = { gte: 400 };
   if (f.from != null || f.to != null) w.createdAt = { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) };

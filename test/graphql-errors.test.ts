@@ -1,0 +1,228 @@
+/**
+ * GraphQL's error codes for database failures (issue 9, item 16): a value the database
+ * cannot store (a NUL character) is BAD_USER_INPUT naming the argument, and a database that
+ * is stopped or shutting down is SERVICE_UNAVAILABLE, on every resolver; never
+ * INTERNAL_SERVER_ERROR. The classification reads the codes on the errors Prisma and pg
+ * actually throw, which the last part checks on real ones.
+ */
+import assert from 'node:assert/strict';
+import { createServer, connect, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../src/generated/prisma/client.js';
+import { databaseProblem } from '../src/graphql/db-errors.js';
+import { backends, codes, gql, pgliteBackend, startStoreParley, type StoreParley } from './helpers/store.js';
+
+const ADMIN = 'admin-secret-for-error-tests';
+const NUL = 'a\u0000b';
+
+/** One call of every resolver that reaches the database. */
+const EVERY_RESOLVER: [string, Record<string, unknown>?][] = [
+  ['{ todos { id } }'],
+  ['query($a: ID) { todos(after: $a) { id } }', { a: '00000000-0000-4000-8000-000000000000' }],
+  ['query($id: ID!) { todo(id: $id) { id } }', { id: '00000000-0000-4000-8000-000000000000' }],
+  ['mutation { createTodo(title: "x") { id } }'],
+  ['mutation($id: ID!) { updateTodo(id: $id, completed: true) { id } }', { id: '00000000-0000-4000-8000-000000000000' }],
+  ['mutation($id: ID!) { deleteTodo(id: $id) { id } }', { id: '00000000-0000-4000-8000-000000000000' }],
+  ['{ apiKeys { id } }'],
+  ['mutation { createApiKey(name: "x") { secret } }'],
+  ['mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: '00000000-0000-4000-8000-000000000000' }],
+  ['{ usage(groupBy: MODEL) { key } }'],
+  ['{ requestLogs { nodes { id } } }'],
+];
+
+async function expectUnavailable(url: string): Promise<void> {
+  for (const [query, variables] of EVERY_RESOLVER) {
+    const r = await gql(url, query, variables, ADMIN);
+    assert.equal(r.status, 200, query);
+    assert.deepEqual(codes(r), ['SERVICE_UNAVAILABLE'], `${query}: ${JSON.stringify(r.body.errors)}`);
+    assert.match(r.body.errors![0]!.message, /database is unavailable/);
+  }
+}
+
+/**
+ * A TCP relay in front of PostgreSQL that can play a server that is shutting down: open
+ * connections are cut and new ones are answered as PostgreSQL answers them then, with a
+ * FATAL ErrorResponse, SQLSTATE 57P03 "the database system is shutting down".
+ */
+async function shutdownRelay(databaseUrl: string) {
+  const target = new URL(databaseUrl);
+  const sockets = new Set<Socket>();
+  let shuttingDown = false;
+  const server = createServer((client) => {
+    client.on('error', () => {});
+    if (shuttingDown) {
+      client.once('data', () => client.end(errorResponse({ S: 'FATAL', V: 'FATAL', C: '57P03', M: 'the database system is shutting down' })));
+      return;
+    }
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = new URL(databaseUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String((server.address() as import('node:net').AddressInfo).port);
+  return {
+    url: url.toString(),
+    shutDown() {
+      shuttingDown = true;
+      for (const s of sockets) s.destroy();
+    },
+    restart() {
+      shuttingDown = false;
+    },
+    close: () => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    }),
+  };
+}
+
+/** PostgreSQL's ErrorResponse message ('E', length, then code-tagged NUL-terminated fields, then NUL). */
+function errorResponse(fields: Record<string, string>): Buffer {
+  const body = Buffer.concat([...Object.entries(fields).map(([k, v]) => Buffer.from(`${k}${v}\0`)), Buffer.from([0])]);
+  const head = Buffer.alloc(5);
+  head.write('E', 0);
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+for (const backend of backends()) {
+  describe(`GraphQL error codes for database failures on ${backend.name}`, { skip: backend.unavailable ?? false }, () => {
+    let p: StoreParley;
+    let relay: Awaited<ReturnType<typeof shutdownRelay>> | undefined;
+    before(async () => {
+      const env = await backend.fresh();
+      if (env.DATABASE_URL) {
+        relay = await shutdownRelay(env.DATABASE_URL);
+        env.DATABASE_URL = relay.url;
+      }
+      p = await startStoreParley({ ...env, PARLEY_ADMIN_KEY: ADMIN });
+    });
+    after(async () => {
+      await p?.close();
+      await relay?.close();
+      await backend.cleanup();
+    });
+
+    it('answers a NUL character in a stored or compared text with BAD_USER_INPUT naming the argument', async () => {
+      const todo = (await gql(p.url, 'mutation { createTodo(title: "ok") { id } }', undefined, ADMIN)).body.data!.createTodo;
+      const cases: [string, Record<string, unknown> | undefined, string][] = [
+        ['mutation { createTodo(title: "a\\u0000b") { id } }', undefined, 'title'],
+        ['mutation($t: String!) { createTodo(title: $t) { id } }', { t: NUL }, 'title'],
+        ['mutation($id: ID!, $t: String) { updateTodo(id: $id, title: $t) { id } }', { id: todo.id, t: NUL }, 'title'],
+        ['mutation($n: String!) { createApiKey(name: $n) { secret } }', { n: NUL }, 'name'],
+        ['mutation($m: [String!]) { createApiKey(name: "k", allowedModels: $m) { secret } }', { m: ['gpt-4o', NUL] }, 'allowedModels'],
+        ['query($k: String) { requestLogs(filter: { keyId: $k }) { nodes { id } } }', { k: NUL }, 'filter.keyId'],
+        ['query($m: String) { requestLogs(filter: { requestedModel: $m }) { nodes { id } } }', { m: NUL }, 'filter.requestedModel'],
+        ['query($v: String) { requestLogs(filter: { provider: "x", vapiCallId: $v }) { nodes { id } } }', { v: NUL }, 'filter.vapiCallId'],
+      ];
+      for (const [query, variables, field] of cases) {
+        const r = await gql(p.url, query, variables, ADMIN);
+        assert.equal(r.status, 200, query);
+        assert.deepEqual(codes(r), ['BAD_USER_INPUT'], `${query}: ${JSON.stringify(r.body.errors)}`);
+        const e = r.body.errors![0] as { message: string; extensions: { field?: string } };
+        assert.equal(e.extensions.field, field, query);
+        assert.match(e.message, /NUL/);
+      }
+      // Nothing was written, and the todo kept its title.
+      const left = (await gql(p.url, '{ todos { id title } }', undefined, ADMIN)).body.data!.todos;
+      assert.deepEqual(left, [{ id: todo.id, title: 'ok' }]);
+    });
+
+    const outage = backend.name === 'pglite' ? 'is stopped' : 'is shutting down (57P03)';
+    it(`answers SERVICE_UNAVAILABLE on every resolver while the database ${outage}, and works again after`, async () => {
+      if (relay) relay.shutDown();
+      else await p.store.db.embedded!.stop();
+      try {
+        await expectUnavailable(p.url);
+      } finally {
+        if (relay) relay.restart();
+        else await p.store.db.embedded!.start();
+      }
+      const r = await gql(p.url, '{ todos { id } }', undefined, ADMIN);
+      assert.equal(r.body.errors, undefined);
+    });
+  });
+}
+
+describe('databaseProblem reads the errors Prisma and pg throw', () => {
+  const backend = pgliteBackend();
+  let p: StoreParley;
+  before(async () => {
+    p = await startStoreParley(await backend.fresh());
+  });
+  after(async () => {
+    await p?.close();
+    await backend.cleanup();
+  });
+
+  const caught = async (op: Promise<unknown>): Promise<unknown> => {
+    try {
+      await op;
+    } catch (err) {
+      return err;
+    }
+    throw new Error('expected the call to fail');
+  };
+
+  it('a value the database refuses is "invalid"; a constraint violation is neither', async () => {
+    // Prisma: P2039 with the adapter's mapped cause { kind: 'postgres', originalCode: '22021' }.
+    assert.equal(databaseProblem(await caught(p.store.db.prisma.todo.create({ data: { title: NUL } }))), 'invalid');
+    // pg (raw queries, as the usage resolver sends): DatabaseError with SQLSTATE 22021.
+    assert.equal(databaseProblem(await caught(p.store.db.pool.query('SELECT $1::text', [NUL]))), 'invalid');
+    const id = '00000000-0000-4000-8000-000000000001';
+    await p.store.db.prisma.todo.create({ data: { id, title: 'once' } });
+    assert.equal(databaseProblem(await caught(p.store.db.prisma.todo.create({ data: { id, title: 'twice' } }))), undefined);
+    assert.equal(databaseProblem(new Error('a bug')), undefined);
+  });
+
+  it('a database that refuses, drops or never answers connections is "unavailable"', async () => {
+    const silent = new Set<Socket>();
+    let answer: 'close' | 'shutting down' = 'close';
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.once('data', () => (answer === 'close' ? s.destroy() : s.end(errorResponse({ S: 'FATAL', V: 'FATAL', C: '57P03', M: 'the database system is shutting down' }))));
+      silent.add(s);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', database: 'x', connectionTimeoutMillis: 2000 });
+    pool.on('error', () => {});
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    try {
+      // Connection closed before the server answered: pg's code-less "Connection terminated unexpectedly".
+      assert.equal(databaseProblem(await caught(pool.query('SELECT 1'))), 'unavailable');
+      assert.equal(databaseProblem(await caught(prisma.todo.findMany())), 'unavailable');
+      answer = 'shutting down';
+      assert.equal(databaseProblem(await caught(pool.query('SELECT 1'))), 'unavailable');
+      assert.equal(databaseProblem(await caught(prisma.todo.findMany())), 'unavailable');
+      await new Promise<void>((r) => server.close(() => r()));
+      for (const s of silent) s.destroy();
+      // Nobody listening: ECONNREFUSED from pg, P1001 from Prisma.
+      assert.equal(databaseProblem(await caught(pool.query('SELECT 1'))), 'unavailable');
+      assert.equal(databaseProblem(await caught(prisma.todo.findMany())), 'unavailable');
+    } finally {
+      await prisma.$disconnect().catch(() => {});
+      await pool.end().catch(() => {});
+      if (server.listening) server.close();
+    }
+    // The embedded database's Unix socket gone: ENOENT, which Prisma copies onto its error's code.
+    await p.store.db.embedded!.stop();
+    try {
+      assert.equal(databaseProblem(await caught(p.store.db.prisma.todo.findMany())), 'unavailable');
+      assert.equal(databaseProblem(await caught(p.store.db.pool.query('SELECT 1'))), 'unavailable');
+    } finally {
+      await p.store.db.embedded!.start();
+    }
+  });
+});
