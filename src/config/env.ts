@@ -43,6 +43,8 @@ export interface Settings {
   usageBufferMax: number;
   /** Longest a usage record waits in memory before being written (a full batch goes at once). */
   usageFlushMs: number;
+  /** Longest one usage write (and each database step of the shutdown) may take before it is given up. */
+  dbWriteTimeoutMs: number;
 }
 
 export class SettingsError extends Error {}
@@ -95,6 +97,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     keyRefreshMs: int(env, 'PARLEY_KEY_REFRESH_MS', 5_000, 100),
     usageBufferMax: int(env, 'PARLEY_USAGE_BUFFER_MAX', 50_000, 1),
     usageFlushMs: int(env, 'PARLEY_USAGE_FLUSH_MS', 500, 10),
+    dbWriteTimeoutMs: int(env, 'PARLEY_DB_WRITE_TIMEOUT_MS', 5_000, 100),
   };
 }
 

@@ -3,7 +3,6 @@
  * database keys, starts the usage writer, and hands createParley what it plugs in
  * (key source, usage sink, the GraphQL routes, and what to close on shutdown).
  */
-import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { Authenticator, StaticKeys } from '../auth/keys.js';
 import type { Settings } from '../config/env.js';
@@ -12,7 +11,7 @@ import type { ParleyOptions } from '../server.js';
 import { openDatabase, type Database } from './database.js';
 import { DbKeys } from './db-keys.js';
 import { migrate } from './migrate.js';
-import { copyFileWriter, COPY_FILE_NAME } from './usage-copy.js';
+import { copyFileWriter } from './usage-copy.js';
 import { BatchedUsageSink, insertWriter, type BatchWriter } from './usage-sink.js';
 
 export interface Store {
@@ -29,7 +28,7 @@ export async function openStore(settings: Settings, log: FastifyBaseLogger): Pro
     await migrate(db.pool, log);
     const keys = new DbKeys(db.prisma, log, settings.keyRefreshMs);
     await keys.start();
-    const usage = new BatchedUsageSink(await usageWriter(db), log, { maxBuffer: settings.usageBufferMax, flushIntervalMs: settings.usageFlushMs });
+    const usage = new BatchedUsageSink(await usageWriter(db, settings.dbWriteTimeoutMs), log, { maxBuffer: settings.usageBufferMax, flushIntervalMs: settings.usageFlushMs });
     let closing: Promise<void> | undefined;
     return {
       db,
@@ -52,11 +51,11 @@ export async function openStore(settings: Settings, log: FastifyBaseLogger): Pro
 }
 
 /** COPY from a file for the embedded database (cheaper per row), a multi-row INSERT for PostgreSQL. */
-async function usageWriter(db: Database): Promise<BatchWriter> {
-  if (!db.embedded) return insertWriter(db.pool);
+async function usageWriter(db: Database, timeoutMs: number): Promise<BatchWriter> {
+  if (!db.embedded) return insertWriter(db.pool, timeoutMs);
   // Where PGlite sees its data directory (its own filesystem), asked rather than assumed.
   const { rows } = await db.pool.query<{ data_directory: string }>('SHOW data_directory');
-  return copyFileWriter(db.pool, join(db.embedded.dataDir, COPY_FILE_NAME), `${rows[0]!.data_directory}/${COPY_FILE_NAME}`);
+  return copyFileWriter(db.pool, { hostDir: db.embedded.dataDir, serverDir: rows[0]!.data_directory, timeoutMs });
 }
 
 /** The createParley options that plug the store in. */

@@ -14,15 +14,20 @@
  * ~145 ms (Prisma plans and maps the values in-thread); this INSERT through `pg` ~2 ms. The
  * drift test checks the columns and types against the migrated database. Each row carries
  * an id made here, so a batch retried after an ambiguous failure (the commit landed but the
- * reply was lost) is still written exactly once.
+ * reply was lost) is still written exactly once. Every write has a deadline
+ * (./bounded-write.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { RequestRecord, UsageSink } from '../usage/record.js';
+import { boundedWrite } from './bounded-write.js';
 
-/** Writes one batch, all rows or none; resolves once it is committed. */
-export type BatchWriter = (batch: PendingRecord[]) => Promise<void>;
+/**
+ * Writes one batch, all rows or none; resolves once it is committed. Aborting `signal`
+ * gives the write up at once (it may still commit: batches are idempotent).
+ */
+export type BatchWriter = (batch: PendingRecord[], signal?: AbortSignal) => Promise<void>;
 
 export interface UsageSinkOptions {
   /** Records held at most (waiting for a write or for the database to come back). */
@@ -116,11 +121,13 @@ export function insertStatement(batch: PendingRecord[]): { text: string; values:
   return { text: INSERT_SQL, values: COLUMNS.map((c) => batch.map((p) => columnValue(p, c))) };
 }
 
-/** PostgreSQL's writer: the multi-row INSERT; ids already present are skipped (a retried batch). */
-export function insertWriter(pool: pg.Pool): BatchWriter {
-  return async (batch) => {
-    await pool.query(insertStatement(batch));
-  };
+/**
+ * PostgreSQL's writer: the multi-row INSERT, given up after `timeoutMs`; ids already
+ * present are skipped (a retried batch). Also the embedded database's writer for batches
+ * that may hold rows already written (see ./usage-copy.ts).
+ */
+export function insertWriter(pool: pg.Pool, timeoutMs: number): BatchWriter {
+  return (batch, signal) => boundedWrite(pool, insertStatement(batch), { timeoutMs, signal });
 }
 
 export class BatchedUsageSink implements UsageSink {
