@@ -45,6 +45,8 @@ export interface Settings {
   usageFlushMs: number;
   /** Longest one usage write (and each database step of the shutdown) may take before it is given up. */
   dbWriteTimeoutMs: number;
+  /** On shutdown, how long buffered usage records may take to be written; the rest go to a file replayed at the next start. */
+  shutdownFlushMs: number;
 }
 
 export class SettingsError extends Error {}
@@ -98,6 +100,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     usageBufferMax: int(env, 'PARLEY_USAGE_BUFFER_MAX', 50_000, 1),
     usageFlushMs: int(env, 'PARLEY_USAGE_FLUSH_MS', 500, 10),
     dbWriteTimeoutMs: int(env, 'PARLEY_DB_WRITE_TIMEOUT_MS', 5_000, 100),
+    shutdownFlushMs: int(env, 'PARLEY_SHUTDOWN_FLUSH_MS', 10_000),
   };
 }
 
