@@ -8,7 +8,9 @@
  *   which refuses a statement_timeout startup parameter. (Skipped for PGlite, which has no
  *   statement timer.)
  * - The client stops waiting: pg's `query_timeout` on every round trip, within one
- *   deadline (a server that doesn't answer at all, or PGlite).
+ *   deadline (a server that doesn't answer at all, or PGlite). Where the server has its
+ *   own timeout, the client's comes CLIENT_GRACE_MS later, so the server's normally ends
+ *   the write first and leaves nothing behind (a backend waiting on the lock).
  * - The caller gives up: `signal` (shutdown's flush deadline passed) ends the connection
  *   at once, so closing the pool doesn't wait for the write either.
  * After any failure the connection is dropped, never reused: its state is unknown, and
@@ -27,18 +29,29 @@ export interface WriteBounds {
   serverTimeout?: boolean;
 }
 
+/** How much longer than the server's statement timeout the client waits for its answer. */
+const CLIENT_GRACE_MS = 1_000;
+
 export async function boundedWrite(pool: pg.Pool, statement: pg.QueryConfig, bounds: WriteBounds): Promise<void> {
   const { timeoutMs, signal, serverTimeout = true } = bounds;
-  const deadline = Date.now() + timeoutMs;
-  const client = await connect(pool, deadline, timeoutMs, signal);
+  const clientMs = serverTimeout ? timeoutMs + CLIENT_GRACE_MS : timeoutMs;
+  const deadline = Date.now() + clientMs;
+  const client = await connect(pool, deadline, clientMs, signal);
   let failure: Error | undefined;
   // pg's end() destroys the socket when a query is running: that query fails at once.
   const abandon = () => void client.end().catch(() => {});
   signal?.addEventListener('abort', abandon, { once: true });
+  // A checked-out client has no pool listener: a connection lost now (a restarted server, a
+  // crashed PGlite worker) would be an unhandled 'error' event, i.e. a crash. The running
+  // query fails with the same error, and the connection is dropped below.
+  const lost = (err: Error) => {
+    failure ??= err;
+  };
+  client.on('error', lost);
   const step = (q: pg.QueryConfig) => {
     signal?.throwIfAborted();
     const left = deadline - Date.now();
-    if (left <= 0) throw timedOut(timeoutMs);
+    if (left <= 0) throw timedOut(clientMs);
     return client.query({ ...q, query_timeout: left } as pg.QueryConfig);
   };
   try {
@@ -55,6 +68,7 @@ export async function boundedWrite(pool: pg.Pool, statement: pg.QueryConfig, bou
     throw err;
   } finally {
     signal?.removeEventListener('abort', abandon);
+    client.removeListener('error', lost);
     client.release(failure ?? (signal?.aborted ? new Error('write abandoned') : undefined));
   }
 }
