@@ -1,4 +1,8 @@
-/** `npm start`'s entry point as a real process: starts on its embedded defaults, serves, exits 0 on SIGTERM. */
+/**
+ * `npm start`'s entry point as a real process: starts on its embedded defaults, serves,
+ * exits 0 on SIGTERM — also when the signal comes again during the shutdown — and refuses
+ * a data dir another process is starting on.
+ */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -6,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
+import { openStore } from '../src/store/index.js';
+import { captureLogger, eventually, testSettings } from './helpers/store.js';
 
 function start(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -70,6 +76,81 @@ describe('main process', () => {
       await assert.rejects(listening);
       assert.equal(child.exitCode, 1);
       assert.match(output(), /Refusing to listen on 0\.0\.0\.0.*PARLEY_API_KEYS/s);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('ignores a repeated SIGTERM: every open stream completes and every record is written before it exits', { timeout: 120_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-main-'));
+    try {
+      // Slow tokens keep the streams open across both signals; a 10-minute flush interval
+      // means only the shutdown flush can have written the records.
+      const env = { PORT: '0', PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', OPENAI_API_KEY: '', PARLEY_API_KEYS: '', PARLEY_BUILTIN_TOKEN_DELAY_MS: '40', PARLEY_USAGE_FLUSH_MS: '600000' };
+      const { child, listening, output } = start(env);
+      const url = await listening;
+      const exited = once(child, 'exit');
+      const ids = Array.from({ length: 20 }, (_, i) => `twice-${i}`);
+      const streams = await Promise.all(
+        ids.map(async (id) => {
+          const res = await fetch(`${url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-request-id': id },
+            body: JSON.stringify({ model: 'default', stream: true, max_tokens: 40, messages: [{ role: 'user', content: 'Tell me a story about a lighthouse keeper and the sea' }] }),
+          });
+          assert.equal(res.status, 200);
+          const reader = res.body!.getReader();
+          const first = await reader.read(); // the stream is under way
+          return { reader, text: new TextDecoder().decode(first.value) };
+        }),
+      );
+      child.kill('SIGTERM');
+      await eventually(() => /shutting down/.test(output()), 'the shutdown began');
+      child.kill('SIGTERM');
+      child.kill('SIGINT');
+      for (const s of streams) {
+        const decoder = new TextDecoder();
+        for (;;) {
+          const { value, done } = await s.reader.read();
+          if (done) break;
+          s.text += decoder.decode(value, { stream: true });
+        }
+        assert.match(s.text, /data: \[DONE\]\n\n$/, 'the stream completed');
+      }
+      const [code, signal] = await exited;
+      assert.deepEqual([code, signal], [0, null], output());
+      assert.match(output(), /ignoring SIGTERM/);
+      assert.match(output(), /ignoring SIGINT/);
+
+      const store = await openStore(testSettings({ PARLEY_DATA_DIR: dataDir, DATABASE_URL: '' }), captureLogger().log);
+      try {
+        const { rows } = await store.db.pool.query(`SELECT "requestId", status, "clientAborted" FROM "RequestLog" WHERE "requestId" LIKE 'twice-%'`);
+        assert.deepEqual(rows.map((r) => r.requestId).sort(), [...ids].sort(), 'every record written');
+        assert.ok(rows.every((r) => r.status === 200 && r.clientAborted === false));
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('of two processes started at once on one data dir, starts exactly one; the other exits 1 naming PARLEY_DATA_DIR', { timeout: 120_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-main-'));
+    try {
+      const env = { PORT: '0', PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', OPENAI_API_KEY: '', PARLEY_API_KEYS: '' };
+      const both = [start(env), start(env)];
+      const results = await Promise.allSettled(both.map((p) => p.listening));
+      const winners = both.filter((_, i) => results[i]!.status === 'fulfilled');
+      const losers = both.filter((_, i) => results[i]!.status === 'rejected');
+      assert.equal(winners.length, 1, both.map((p) => p.output()).join('\n---\n'));
+      assert.equal(losers[0]!.child.exitCode, 1);
+      const lines = losers[0]!.output().trim().split('\n');
+      assert.equal(lines.length, 1, `one line: ${losers[0]!.output()}`);
+      assert.match(lines[0]!, /^parley: PARLEY_DATA_DIR=.* is already in use by another (Parley|process).*DATABASE_URL/);
+      winners[0]!.child.kill('SIGTERM');
+      const [code] = await once(winners[0]!.child, 'exit');
+      assert.equal(code, 0, winners[0]!.output());
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

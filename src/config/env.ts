@@ -56,6 +56,10 @@ export interface Settings {
   graphqlBodyLimitBytes: number;
   /** Most lexical tokens a GraphQL document may have; parsing stops at the first one beyond (GraphiQL's introspection query has ~190). */
   graphqlMaxTokens: number;
+  /** Longest one usage write (and each database step of the shutdown) may take before it is given up. */
+  dbWriteTimeoutMs: number;
+  /** On shutdown, how long buffered usage records may take to be written; the rest go to a file replayed at the next start. */
+  shutdownFlushMs: number;
 }
 
 export class SettingsError extends Error {}
@@ -125,6 +129,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     usageFlushMs: int(env, 'PARLEY_USAGE_FLUSH_MS', 500, 10),
     graphqlBodyLimitBytes: int(env, 'PARLEY_GRAPHQL_BODY_LIMIT_BYTES', 64 * 1024, 1024),
     graphqlMaxTokens: int(env, 'PARLEY_GRAPHQL_MAX_TOKENS', 2_000, 200),
+    dbWriteTimeoutMs: int(env, 'PARLEY_DB_WRITE_TIMEOUT_MS', 5_000, 100),
+    shutdownFlushMs: int(env, 'PARLEY_SHUTDOWN_FLUSH_MS', 10_000),
   };
 }
 

@@ -57,7 +57,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     async close() {
       await prisma.$disconnect().catch(() => {});
       await pool.end().catch(() => {});
-      await embedded?.stop();
+      await embedded?.close();
     },
   };
 }

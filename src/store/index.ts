@@ -1,9 +1,9 @@
 /**
- * Persistence for Parley: opens the database, applies pending migrations, loads the
- * database keys, starts the usage writer, and hands createParley what it plugs in
- * (key source, usage sink, the GraphQL routes, and what to close on shutdown).
+ * Persistence for Parley: opens the database, applies pending migrations, writes the usage
+ * records an earlier shutdown saved to a file, loads the database keys, starts the usage
+ * writer, and hands createParley what it plugs in (key source, usage sink, the GraphQL
+ * routes, and what to close on shutdown).
  */
-import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { Authenticator, StaticKeys } from '../auth/keys.js';
 import type { Settings } from '../config/env.js';
@@ -12,14 +12,18 @@ import type { ParleyOptions } from '../server.js';
 import { openDatabase, type Database } from './database.js';
 import { DbKeys } from './db-keys.js';
 import { migrate } from './migrate.js';
-import { copyFileWriter, COPY_FILE_NAME } from './usage-copy.js';
+import { copyFileWriter } from './usage-copy.js';
 import { BatchedUsageSink, insertWriter, type BatchWriter } from './usage-sink.js';
+import { replaySpilled, spillTo } from './usage-spill.js';
 
 export interface Store {
   db: Database;
   keys: DbKeys;
   usage: BatchedUsageSink;
-  /** Writes what's buffered, stops the timers, closes the database. */
+  /**
+   * Writes what's buffered (within PARLEY_SHUTDOWN_FLUSH_MS, the rest to the spill file),
+   * stops the timers, closes the database; each database step bounded, so it can't hang.
+   */
   close(): Promise<void>;
 }
 
@@ -27,9 +31,17 @@ export async function openStore(settings: Settings, log: FastifyBaseLogger): Pro
   const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, log });
   try {
     await migrate(db.pool, log);
+    // Before serving, so a database that can't take them is noticed at once (the file stays).
+    await replaySpilled(settings.dataDir, insertWriter(db.pool, settings.dbWriteTimeoutMs), log);
     const keys = new DbKeys(db.prisma, log, settings.keyRefreshMs);
     await keys.start();
-    const usage = new BatchedUsageSink(await usageWriter(db), log, { maxBuffer: settings.usageBufferMax, flushIntervalMs: settings.usageFlushMs });
+    const usage = new BatchedUsageSink(await usageWriter(db, settings.dbWriteTimeoutMs), log, {
+      maxBuffer: settings.usageBufferMax,
+      flushIntervalMs: settings.usageFlushMs,
+      flushTimeoutMs: settings.shutdownFlushMs,
+      spill: spillTo(settings.dataDir),
+    });
+    const bound = settings.dbWriteTimeoutMs;
     let closing: Promise<void> | undefined;
     return {
       db,
@@ -39,8 +51,8 @@ export async function openStore(settings: Settings, log: FastifyBaseLogger): Pro
         closing ??= (async () => {
           await usage.flush();
           usage.close();
-          await keys.stop().catch((err: Error) => log.warn({ err: err.message }, 'writing key lastUsedAt failed'));
-          await db.close();
+          await within(keys.stop(), bound, 'writing key lastUsedAt', log);
+          await within(db.close(), bound, 'closing the database', log);
         })();
         return closing;
       },
@@ -52,11 +64,26 @@ export async function openStore(settings: Settings, log: FastifyBaseLogger): Pro
 }
 
 /** COPY from a file for the embedded database (cheaper per row), a multi-row INSERT for PostgreSQL. */
-async function usageWriter(db: Database): Promise<BatchWriter> {
-  if (!db.embedded) return insertWriter(db.pool);
+async function usageWriter(db: Database, timeoutMs: number): Promise<BatchWriter> {
+  if (!db.embedded) return insertWriter(db.pool, timeoutMs);
   // Where PGlite sees its data directory (its own filesystem), asked rather than assumed.
   const { rows } = await db.pool.query<{ data_directory: string }>('SHOW data_directory');
-  return copyFileWriter(db.pool, join(db.embedded.dataDir, COPY_FILE_NAME), `${rows[0]!.data_directory}/${COPY_FILE_NAME}`);
+  return copyFileWriter(db.pool, { hostDir: db.embedded.dataDir, serverDir: rows[0]!.data_directory, timeoutMs });
+}
+
+/** A shutdown step that may not hold the exit up: waits at most `ms`, logs a failure or the wait. */
+async function within(step: Promise<void>, ms: number, what: string, log: FastifyBaseLogger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => {
+    timer = setTimeout(() => r('late'), ms);
+  });
+  try {
+    const outcome = await Promise.race([step.then(() => 'done' as const, (err: Error) => err), late]);
+    if (outcome === 'late') log.warn(`${what} took longer than PARLEY_DB_WRITE_TIMEOUT_MS (${ms} ms); not waiting for it`);
+    else if (outcome instanceof Error) log.warn({ err: outcome.message }, `${what} failed`);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The createParley options that plug the store in. */

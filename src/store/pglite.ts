@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FastifyBaseLogger } from 'fastify';
+import { lockDataDir } from './data-dir-lock.js';
 import type { PgliteWorkerData, PgliteWorkerMessage } from './pglite-worker.js';
 
 /** Client connections the socket server multiplexes onto PGlite's single session. */
@@ -27,7 +28,10 @@ export interface EmbeddedPostgres {
   port: number;
   /** Starts the worker again after stop() (used by tests that take the database away). */
   start(): Promise<void>;
+  /** Stops the worker; the data dir stays locked (start() may follow). */
   stop(): Promise<void>;
+  /** Stops the worker and releases the data dir. */
+  close(): Promise<void>;
   /** Ends the worker abruptly, as a crash would (tests: it restarts by itself). */
   kill(): Promise<void>;
 }
@@ -89,8 +93,16 @@ export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLog
   const dbDir = join(dataDir, 'pglite');
   const socketDir = socketDirFor(dataDir);
   const socketPath = join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
-  mkdirSync(dbDir, { recursive: true });
-  mkdirSync(socketDir, { recursive: true, mode: 0o700 });
+  mkdirSync(dataDir, { recursive: true });
+  // Before anything else in the data dir is opened: of two processes, exactly one goes on.
+  const lock = lockDataDir(dataDir);
+  try {
+    mkdirSync(dbDir, { recursive: true });
+    mkdirSync(socketDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 
   let worker: Worker | undefined;
   let stopping = false;
@@ -119,7 +131,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLog
 
   const start = async (): Promise<void> => {
     if (existsSync(socketPath)) {
-      // PGlite is single-process: a second server on the same files would corrupt them.
+      // The lock rules out another Parley; this still catches a server the lock can't see
+      // (a Parley older than the lock file).
       if (await socketInUse(socketPath)) {
         throw new Error(`The embedded database in ${dataDir} is already in use by another process (socket ${socketPath}). Use another PARLEY_DATA_DIR, or PostgreSQL via DATABASE_URL to run several instances.`);
       }
@@ -191,6 +204,19 @@ export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLog
     await worker?.terminate();
   };
 
-  await start();
-  return { dataDir: dbDir, socketDir, port: SOCKET_PORT, start, stop, kill };
+  const close = async (): Promise<void> => {
+    try {
+      await stop();
+    } finally {
+      lock.release();
+    }
+  };
+
+  try {
+    await start();
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  return { dataDir: dbDir, socketDir, port: SOCKET_PORT, start, stop, close, kill };
 }

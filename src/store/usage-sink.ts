@@ -15,14 +15,22 @@
  * drift test checks the columns and types against the migrated database. Each row carries
  * an id made here, so a batch retried after an ambiguous failure (the commit landed but the
  * reply was lost) is still written exactly once.
+ *
+ * Every write has a deadline (./bounded-write.ts), and so does the shutdown flush, a write
+ * in progress included: what is still unwritten then goes to a file (./usage-spill.ts)
+ * that the next start writes to the database.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { RequestRecord, UsageSink } from '../usage/record.js';
+import { boundedWrite } from './bounded-write.js';
 
-/** Writes one batch, all rows or none; resolves once it is committed. */
-export type BatchWriter = (batch: PendingRecord[]) => Promise<void>;
+/**
+ * Writes one batch, all rows or none; resolves once it is committed. Aborting `signal`
+ * gives the write up at once (it may still commit: batches are idempotent).
+ */
+export type BatchWriter = (batch: PendingRecord[], signal?: AbortSignal) => Promise<void>;
 
 export interface UsageSinkOptions {
   /** Records held at most (waiting for a write or for the database to come back). */
@@ -34,6 +42,13 @@ export interface UsageSinkOptions {
   /** Backoff between failed writes: doubles from min to max. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /** How long flush() (shutdown) may take, a write in progress included. */
+  flushTimeoutMs?: number;
+  /**
+   * Keeps the records still unwritten at the flush deadline (a file the next start writes);
+   * returns where they went. Without it they are reported lost.
+   */
+  spill?: (records: PendingRecord[]) => string;
 }
 
 /** RequestLog columns this writer fills, with their PostgreSQL types (the drift test checks both). */
@@ -116,15 +131,21 @@ export function insertStatement(batch: PendingRecord[]): { text: string; values:
   return { text: INSERT_SQL, values: COLUMNS.map((c) => batch.map((p) => columnValue(p, c))) };
 }
 
-/** PostgreSQL's writer: the multi-row INSERT; ids already present are skipped (a retried batch). */
-export function insertWriter(pool: pg.Pool): BatchWriter {
-  return async (batch) => {
-    await pool.query(insertStatement(batch));
-  };
+/**
+ * PostgreSQL's writer: the multi-row INSERT, given up after `timeoutMs`; ids already
+ * present are skipped (a retried batch). Also the embedded database's writer for batches
+ * that may hold rows already written (see ./usage-copy.ts, ./usage-spill.ts).
+ */
+export function insertWriter(pool: pg.Pool, timeoutMs: number): BatchWriter {
+  return (batch, signal) => boundedWrite(pool, insertStatement(batch), { timeoutMs, signal });
 }
 
 export class BatchedUsageSink implements UsageSink {
   private buffer: PendingRecord[] = [];
+  /** Bumped when the buffer is handed to the spill file: a write still running then must not touch the new buffer. */
+  private generation = 0;
+  /** Aborted with it: gives up the write still running. */
+  private abandon = new AbortController();
   private writing: Promise<void> | null = null;
   private retryAt = 0;
   private backoffMs: number;
@@ -185,17 +206,22 @@ export class BatchedUsageSink implements UsageSink {
 
   /** Writes batches until the buffer is empty or a write fails. */
   private async drain(): Promise<void> {
+    const generation = this.generation;
+    const { signal } = this.abandon;
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.batchSize);
       try {
-        await this.write(batch);
+        await this.write(batch, signal);
       } catch (err) {
+        if (generation !== this.generation) return;
         this.retryAt = Date.now() + this.backoffMs;
         this.backoffMs = Math.min(this.backoffMs * 2, this.retryMaxMs);
         if (!this.failing) this.log.warn({ err: (err as Error).message, buffered: this.buffer.length }, 'writing usage records failed; keeping them and retrying');
         this.failing = true;
         return;
       }
+      // Spilled while this write ran: the file has these rows too; its replay skips them.
+      if (generation !== this.generation) return;
       // Records only ever join at the end, so the written ones are still the first.
       this.buffer.splice(0, batch.length);
       this.written += batch.length;
@@ -207,17 +233,22 @@ export class BatchedUsageSink implements UsageSink {
   }
 
   /**
-   * Writes everything buffered (on shutdown). Retries a failing database until `timeoutMs`,
-   * then reports what could not be written.
+   * Writes everything buffered (on shutdown), retrying a failing database, until
+   * `timeoutMs` has passed — also while a write is still running then (a locked table, a
+   * hung server): from that moment the records still unwritten, that write's included, go
+   * to the spill file (or are reported lost without one).
    */
-  async flush(timeoutMs = 10_000): Promise<void> {
+  async flush(timeoutMs = this.opts.flushTimeoutMs ?? 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.writing) await this.writing;
       if (this.buffer.length === 0) break;
       if (Date.now() >= deadline) {
-        this.log.error({ lost: this.buffer.length }, 'could not write usage records before shutdown: the database is unreachable');
+        this.spillBuffer();
         break;
+      }
+      if (this.writing) {
+        await untilDeadline(this.writing, deadline);
+        continue;
       }
       const wait = this.retryAt - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, deadline - Date.now())));
@@ -227,8 +258,40 @@ export class BatchedUsageSink implements UsageSink {
     if (this.dropped > this.droppedLogged) this.log.warn({ dropped: this.dropped }, 'usage records dropped because the buffer was full');
   }
 
+  /** Hands the buffer to the spill file (the flush deadline has passed). */
+  private spillBuffer(): void {
+    const unwritten = this.buffer;
+    this.buffer = [];
+    this.generation++;
+    this.abandon.abort();
+    this.abandon = new AbortController();
+    if (!this.opts.spill) {
+      this.log.error({ lost: unwritten.length }, 'could not write usage records before shutdown: the database did not take them in time');
+      return;
+    }
+    try {
+      const file = this.opts.spill(unwritten);
+      this.log.warn({ spilled: unwritten.length, file }, 'usage records not written before the shutdown deadline were saved to a file; the next start writes them to the database');
+    } catch (err) {
+      this.log.error({ lost: unwritten.length, err: (err as Error).message }, 'could not write usage records before shutdown, nor save them to a file');
+    }
+  }
+
   /** Stops the timer (after flush, on shutdown). */
   close(): void {
     clearInterval(this.timer);
+  }
+}
+
+/** Waits for `p`, but not past `deadline` (epoch ms). */
+async function untilDeadline(p: Promise<unknown>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => {
+    timer = setTimeout(r, Math.max(0, deadline - Date.now()));
+  });
+  try {
+    await Promise.race([p.catch(() => {}), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
