@@ -102,6 +102,8 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
         allErrors: false,
         strict: false,
         discriminator: true,
+        // Errors carry their schema, so a 400 says "integer" or "decimal" as OpenAI's does (protocol/errors.ts); only failures pay for it.
+        verbose: true,
         validateFormats: false,
       },
     },
