@@ -19,6 +19,7 @@ import { identify } from './auth.js';
 import type { GraphqlDeps } from './context.js';
 import { RequestRefused, formatErrors } from './errors.js';
 import { checkQuery } from './query-checks.js';
+import { adjustGraphqlRoute } from './route-schema.js';
 import { keyResolvers } from './resolvers/keys.js';
 import { todoResolvers } from './resolvers/todos.js';
 import { usageResolvers } from './resolvers/usage.js';
@@ -63,6 +64,7 @@ export function graphqlPlugin(opts: GraphqlOptions) {
   const limits = { maxFields: MAX_FIELDS, maxDepth: MAX_DEPTH };
   return async (app: FastifyInstance): Promise<void> => {
     await app.register(async (scope) => {
+      scope.addHook('onRoute', adjustGraphqlRoute);
       scope.addHook('onRequest', async (request, reply) => {
         if (request.method !== 'GET') return;
         // A GET carries its query in the URL, which the body limit does not see: hold it to the same bound.
