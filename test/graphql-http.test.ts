@@ -38,6 +38,18 @@ describe('GraphQL over HTTP', () => {
     assert.equal(bad.status, 400);
   });
 
+  it("documents /graphql with example bodies that work when sent from /docs' 'Try it out'", async () => {
+    const doc = await (await fetch(`${p.url}/openapi.json`)).json();
+    const examples = Object.entries(doc.paths['/graphql'].post.requestBody.content['application/json'].examples as Record<string, { value: unknown }>);
+    assert.ok(examples.length >= 2);
+    for (const [name, example] of examples) {
+      const res = await fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(example.value) });
+      const body = (await res.json()) as { data?: unknown; errors?: unknown };
+      assert.equal(res.status, 200, name);
+      assert.equal(body.errors, undefined, `${name}: ${JSON.stringify(body.errors)}`);
+    }
+  });
+
   it("passes every MUST of graphql-http's server audit", async () => {
     const failed: string[] = [];
     for (const audit of serverAudits({ url: `${p.url}/graphql` })) {

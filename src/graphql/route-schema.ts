@@ -10,10 +10,14 @@ import type { RouteOptions } from 'fastify';
 
 type Schema = Record<string, unknown>;
 
-export const GRAPHQL_EXAMPLES = [
-  { query: 'query { todos { id title completed createdAt } }' },
-  { query: 'mutation ($title: String!) { createTodo(title: $title) { id title completed createdAt } }', variables: { title: 'Test Todo' } },
-];
+/** Request bodies by name (OpenAPI Example Objects), as /docs offers them. */
+export const GRAPHQL_EXAMPLES = {
+  todos: { summary: 'List todos', value: { query: 'query { todos { id title completed createdAt } }' } },
+  createTodo: {
+    summary: 'Create a todo',
+    value: { query: 'mutation ($title: String!) { createTodo(title: $title) { id title completed createdAt } }', variables: { title: 'Test Todo' } },
+  },
+};
 
 export function adjustGraphqlRoute(route: RouteOptions): void {
   if (route.url !== '/graphql' || route.method !== 'POST') return;
@@ -22,6 +26,6 @@ export function adjustGraphqlRoute(route: RouteOptions): void {
   if (!body || !properties) return;
   route.schema = {
     ...route.schema,
-    body: { ...body, properties: { ...properties, extensions: { type: ['object', 'null'] } }, examples: GRAPHQL_EXAMPLES },
+    body: { ...body, properties: { ...properties, extensions: { type: ['object', 'null'] } }, 'x-examples': GRAPHQL_EXAMPLES },
   };
 }
