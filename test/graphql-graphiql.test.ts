@@ -79,6 +79,11 @@ describe('GraphiQL', () => {
     }
   });
 
+  it('is linked from the home page', async () => {
+    const html = await (await fetch(`${url}/`, { headers: { accept: 'text/html' } })).text();
+    assert.match(html, /<a href="graphiql">GraphiQL<\/a>/);
+  });
+
   it('a browser on /graphql is sent to GraphiQL', async () => {
     const res = await fetch(`${url}/graphql`, { headers: { accept: 'text/html' }, redirect: 'manual' });
     assert.equal(res.status, 302);

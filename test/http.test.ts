@@ -52,6 +52,23 @@ describe('http', () => {
     }
   });
 
+  it('answers / with a page of working links for a person, and the same links as JSON for a program', async () => {
+    const p = await startParley();
+    try {
+      const res = await fetch(`${p.url}/`, { headers: { accept: 'text/html,application/xhtml+xml' } });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+      const html = await res.text();
+      const hrefs = [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!);
+      assert.deepEqual(hrefs, ['docs', 'v1/models', 'openapi.json', 'health'], 'GraphiQL only where the database is');
+      for (const href of hrefs) assert.equal((await fetch(new URL(href, `${p.url}/`))).status, 200, href);
+      const json = await (await fetch(`${p.url}/`)).json();
+      assert.deepEqual(json, { name: 'Parley', links: { docs: '/docs', models: '/v1/models', openapi: '/openapi.json', health: '/health' } });
+    } finally {
+      await p.close();
+    }
+  });
+
   it("gives every request body in /docs examples that work when sent with 'Try it out'", async () => {
     const p = await startParley();
     try {
