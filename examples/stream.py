@@ -1,6 +1,6 @@
 """Stream a chat completion from Parley with plain `requests` (the loop from Parley's seed document).
 
-    PARLEY_URL=http://localhost:8000 PARLEY_API_KEY=your_api_key python3 examples/stream.py
+    PARLEY_URL=http://localhost:8000 PARLEY_API_KEY=my-secret-key python3 examples/stream.py
 """
 import json
 import os
@@ -8,7 +8,7 @@ import os
 import requests
 
 BASE_URL = os.environ.get("PARLEY_URL", "http://localhost:8000")
-API_KEY = os.environ.get("PARLEY_API_KEY", "your_api_key_here")
+API_KEY = os.environ.get("PARLEY_API_KEY", "my-secret-key")
 
 
 def stream_chat_completion(model, messages):
@@ -24,15 +24,13 @@ def stream_chat_completion(model, messages):
                     break
                 if decoded_line.startswith("data: "):
                     chunk = json.loads(decoded_line[6:])
-                    if "error" in chunk:
+                    if "error" in chunk:  # an error after the stream started
                         raise RuntimeError(chunk["error"]["message"])
                     yield chunk
 
 
-if __name__ == "__main__":
-    messages = [{"role": "user", "content": "Tell me a joke"}]
-    for chunk in stream_chat_completion("default", messages):
+for chunk in stream_chat_completion("default", [{"role": "user", "content": "Tell me a joke"}]):
+    if chunk["choices"]:
         # The last chunk's delta is empty (it carries finish_reason), as at OpenAI: use .get.
-        if chunk["choices"]:
-            print(chunk["choices"][0]["delta"].get("content") or "", end="", flush=True)
-    print()
+        print(chunk["choices"][0]["delta"].get("content") or "", end="", flush=True)
+print()

@@ -25,8 +25,21 @@ describe('built-in offline model', () => {
     assert.equal(body.object, 'chat.completion');
     assert.match(body.choices[0].message.content, /Parley's built-in offline model/);
     assert.match(body.choices[0].message.content, /Tell me a joke/);
+    assert.match(body.choices[0].message.content, /no upstream provider is configured.*Set OPENAI_API_KEY or PARLEY_CONFIG/);
     assert.equal(body.choices[0].finish_reason, 'stop');
     assert.equal(body.usage.total_tokens, body.usage.prompt_tokens + body.usage.completion_tokens);
+  });
+
+  it("points at the config when one routed the request here, rather than saying to set one", async () => {
+    const configured = await startParley({}, { models: { default: { provider: 'builtin', model: 'parley-offline' } } });
+    try {
+      const body = await (await postJson(`${configured.url}/v1/chat/completions`, { model: 'default', messages: user('hi') })).json();
+      const text: string = body.choices[0].message.content;
+      assert.doesNotMatch(text, /PARLEY_CONFIG to route|no upstream provider is configured/);
+      assert.match(text, /the model name "default" is routed to it.*To answer with a real model, route "default" to an upstream provider in PARLEY_CONFIG\.$/);
+    } finally {
+      await configured.close();
+    }
   });
 
   it('is deterministic', async () => {
@@ -136,5 +149,6 @@ describe('built-in offline model', () => {
     assertSpec('ErrorResponse', body);
     assert.equal(body.error.code, 'model_not_found');
     assert.equal(body.error.param, 'model');
+    assert.match(body.error.message, /The models this server routes are: `default`\.$/);
   });
 });

@@ -36,7 +36,8 @@ describe('http', () => {
       assert.equal(doc.components.securitySchemes.bearerAuth.scheme, 'bearer');
       const post = doc.paths['/v1/chat/completions'].post;
       assert.deepEqual(post.security, [{ bearerAuth: [] }]);
-      assert.equal(post.requestBody.content['application/json'].schema.$ref, '#/components/schemas/CreateChatCompletionRequest');
+      // Within allOf, so that the route's examples survive beside it (routes/chat.ts).
+      assert.deepEqual(post.requestBody.content['application/json'].schema, { allOf: [{ $ref: '#/components/schemas/CreateChatCompletionRequest' }] });
       assert.ok(post.responses['200'].content['text/event-stream']);
       // Every $ref in the document resolves, and each component is a valid JSON Schema 2020-12.
       for (const m of JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)) assert.ok(doc.components.schemas[m[1]!], `component ${m[1]} exists`);
@@ -46,6 +47,47 @@ describe('http', () => {
       const ui = await fetch(`${p.url}/docs`, { redirect: 'follow' });
       assert.equal(ui.status, 200);
       assert.match(await ui.text(), /swagger/i);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('answers / with a page of working links for a person, and the same links as JSON for a program', async () => {
+    const p = await startParley();
+    try {
+      const res = await fetch(`${p.url}/`, { headers: { accept: 'text/html,application/xhtml+xml' } });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+      const html = await res.text();
+      const hrefs = [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!);
+      assert.deepEqual(hrefs, ['docs', 'v1/models', 'openapi.json', 'health'], 'GraphiQL only where the database is');
+      for (const href of hrefs) assert.equal((await fetch(new URL(href, `${p.url}/`))).status, 200, href);
+      const json = await (await fetch(`${p.url}/`)).json();
+      assert.deepEqual(json, { name: 'Parley', links: { docs: '/docs', models: '/v1/models', openapi: '/openapi.json', health: '/health' } });
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("gives every request body in /docs examples that work when sent with 'Try it out'", async () => {
+    const p = await startParley();
+    try {
+      const doc = await (await fetch(`${p.url}/openapi.json`)).json();
+      let tried = 0;
+      for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> } }>>)) {
+        for (const [method, op] of Object.entries(methods)) {
+          if (!op.requestBody) continue;
+          const examples = Object.entries(op.requestBody.content['application/json']?.examples ?? {});
+          assert.ok(examples.length > 0, `${method} ${path} has examples`);
+          for (const [name, example] of examples) {
+            const res = await postJson(`${p.url}${path}`, example.value);
+            assert.equal(res.status, 200, `${path} example ${name}: ${await res.clone().text()}`);
+            await res.text();
+            tried++;
+          }
+        }
+      }
+      assert.equal(tried, 4, 'two examples on each chat route');
     } finally {
       await p.close();
     }

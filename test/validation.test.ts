@@ -56,6 +56,68 @@ describe('request validation', () => {
     await expectError({ ...ok, messages: 'hi' }, 400, 'messages');
   });
 
+  it("refuses what OpenAI's API refuses, with OpenAI's wording and codes, where the spec's schema is looser", async () => {
+    // Ranges the API enforces and documents (scripts/gen-openai-schemas.ts RANGE_OVERLAY).
+    let e = await expectError({ ...ok, max_tokens: -5 }, 400, 'max_tokens');
+    assert.equal(e.message, "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got -5 instead.");
+    assert.equal(e.code, 'integer_below_min_value');
+    assert.equal((await expectError({ ...ok, max_tokens: 0 }, 400, 'max_tokens')).code, 'integer_below_min_value');
+    await expectError({ ...ok, max_completion_tokens: 0 }, 400, 'max_completion_tokens');
+    e = await expectError({ ...ok, logit_bias: { '50256': 101 } }, 400, 'logit_bias.50256');
+    assert.equal(e.code, 'integer_above_max_value');
+    await expectError({ ...ok, logit_bias: { '50256': -101 } }, 400, 'logit_bias.50256');
+    const keys = (n: number, len = 3) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`.padEnd(len, 'x'), 'v']));
+    e = await expectError({ ...ok, metadata: keys(17) }, 400, 'metadata');
+    assert.match(e.message, /at most 16 properties, but got 17/);
+    e = await expectError({ ...ok, metadata: keys(1, 65) }, 400, 'metadata');
+    assert.match(e.message, /key '.{65}' too long\. Expected a string with maximum length 64/);
+    e = await expectError({ ...ok, metadata: { note: 'x'.repeat(513) } }, 400, 'metadata.note');
+    assert.equal(e.code, 'string_above_max_length');
+    const tool = (name: string) => ({ ...ok, tools: [{ type: 'function', function: { name, parameters: { type: 'object', properties: {} } } }] });
+    e = await expectError(tool('get weather'), 400, 'tools.[0].function.name');
+    assert.equal(e.message, "Invalid 'tools.[0].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.");
+    e = await expectError(tool('f'.repeat(65)), 400, 'tools.[0].function.name');
+    assert.match(e.message, /string too long\. Expected a string with maximum length 64, but got a string with length 65 instead\./);
+    await expectError({ ...ok, response_format: { type: 'json_schema', json_schema: { name: 'my schema', schema: {} } } }, 400, 'response_format.json_schema.name');
+
+    // Ranges the spec states, worded as OpenAI words them: "integer" or "decimal" by the parameter's type.
+    e = await expectError({ ...ok, temperature: 3 }, 400, 'temperature');
+    assert.equal(e.message, "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 3 instead.");
+    assert.equal(e.code, 'decimal_above_max_value');
+    assert.equal((await expectError({ ...ok, n: 0 }, 400, 'n')).code, 'integer_below_min_value');
+    assert.equal((await expectError({ ...ok, n: 129 }, 400, 'n')).code, 'integer_above_max_value');
+    assert.equal((await expectError({ ...ok, top_p: 1.5 }, 400, 'top_p')).code, 'decimal_above_max_value');
+    await expectError({ ...ok, presence_penalty: 2.5 }, 400, 'presence_penalty');
+    await expectError({ ...ok, frequency_penalty: -3 }, 400, 'frequency_penalty');
+    assert.equal((await expectError({ ...ok, logprobs: true, top_logprobs: 21 }, 400, 'top_logprobs')).code, 'integer_above_max_value');
+    // A limit the value broke is named rather than the type another branch of `stop` wanted.
+    e = await expectError({ ...ok, stop: ['a', 'b', 'c', 'd', 'e'] }, 400, 'stop');
+    assert.equal(e.message, "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length 5 instead.");
+    assert.equal(e.code, 'array_above_max_length');
+  });
+
+  it('accepts every boundary value OpenAI accepts', async () => {
+    const edges = {
+      ...ok,
+      max_tokens: 1,
+      max_completion_tokens: 1,
+      n: 128,
+      temperature: 2,
+      top_p: 0,
+      presence_penalty: -2,
+      frequency_penalty: 2,
+      logprobs: true,
+      top_logprobs: 20,
+      logit_bias: { '1': -100, '2': 100 },
+      stop: ['a', 'b', 'c', 'd'],
+      metadata: { ...Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`k${i}`, 'v'])), ['k'.repeat(64)]: 'v'.repeat(512) },
+      tools: [{ type: 'function', function: { name: `Get_weather-2${'x'.repeat(50)}`, parameters: { type: 'object', properties: {} } } }],
+    };
+    const res = await postJson(chat, edges);
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.json();
+  });
+
   it('names an unknown role and a bad message part', async () => {
     const e = await expectError({ ...ok, messages: [{ role: 'robot', content: 'x' }] }, 400, 'messages.[0].role');
     assert.match(e.message, /robot/);

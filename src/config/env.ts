@@ -30,6 +30,8 @@ export interface Settings {
   upstreamIdleTimeoutMs: number;
   /** Largest upstream response body (JSON, or a whole SSE stream) read before the request fails. */
   upstreamMaxResponseBytes: number;
+  /** Longest GET /v1/models waits for the default upstream's own model list before listing the aliases alone. */
+  upstreamModelsTimeoutMs: number;
   /** How long SIGTERM waits for in-flight streams before closing them. */
   shutdownGraceMs: number;
   /** Delay between the built-in model's tokens, so it visibly streams. */
@@ -118,6 +120,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     // 64 MiB: far beyond any real completion (a 128k-token answer streams ~30 MB of chunks),
     // far below what would exhaust memory.
     upstreamMaxResponseBytes: int(env, 'UPSTREAM_MAX_RESPONSE_BYTES', 64 * 1024 * 1024, 1024),
+    // A model picker waits on it: a few seconds, far below the chat timeouts.
+    upstreamModelsTimeoutMs: int(env, 'UPSTREAM_MODELS_TIMEOUT_MS', 5_000, 1),
     shutdownGraceMs: int(env, 'PARLEY_SHUTDOWN_GRACE_MS', 10_000),
     builtinTokenDelayMs: int(env, 'PARLEY_BUILTIN_TOKEN_DELAY_MS', 15),
     logContent: bool(env, 'PARLEY_LOG_CONTENT'),

@@ -1,6 +1,6 @@
 /**
  * GraphQL at /graphql (GraphQL-over-HTTP: POST JSON, GET with query parameters for
- * queries), GraphiQL at /graphiql and on a browser's GET /graphql.
+ * queries), GraphiQL at /graphiql (./graphiql.ts) and on a browser's GET /graphql.
  *
  * mercurius because it is Fastify's own GraphQL server: the same server, hooks, logger
  * and inject() as the chat routes, query parsing/validation cached per query text, and
@@ -18,7 +18,9 @@ import { hashKey, type Authenticator } from '../auth/keys.js';
 import { identify } from './auth.js';
 import type { GraphqlDeps } from './context.js';
 import { RequestRefused, formatErrors } from './errors.js';
+import { graphiqlRoutes } from './graphiql.js';
 import { checkQuery } from './query-checks.js';
+import { adjustGraphqlRoute } from './route-schema.js';
 import { keyResolvers } from './resolvers/keys.js';
 import { todoResolvers } from './resolvers/todos.js';
 import { usageResolvers } from './resolvers/usage.js';
@@ -63,6 +65,7 @@ export function graphqlPlugin(opts: GraphqlOptions) {
   const limits = { maxFields: MAX_FIELDS, maxDepth: MAX_DEPTH };
   return async (app: FastifyInstance): Promise<void> => {
     await app.register(async (scope) => {
+      scope.addHook('onRoute', adjustGraphqlRoute);
       scope.addHook('onRequest', async (request, reply) => {
         if (request.method !== 'GET') return;
         // A GET carries its query in the URL, which the body limit does not see: hold it to the same bound.
@@ -80,7 +83,8 @@ export function graphqlPlugin(opts: GraphqlOptions) {
         schema,
         resolvers: { DateTime, ...merge(todoResolvers(deps), keyResolvers(deps), usageResolvers(deps)) },
         path: '/graphql',
-        graphiql: true,
+        // Parley serves GraphiQL itself (./graphiql.ts): mercurius' page loads it from a CDN.
+        graphiql: false,
         jit: 1,
         cache: QUERY_CACHE_SIZE,
         graphql: { parseOptions: { maxTokens: opts.maxTokens } },
@@ -90,6 +94,7 @@ export function graphqlPlugin(opts: GraphqlOptions) {
         errorFormatter: formatErrors,
       });
       scope.graphql.addHook('preValidation', async (schema, document) => checkQuery(schema, document, limits));
+      await scope.register(graphiqlRoutes);
     });
   };
 }

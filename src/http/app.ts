@@ -25,6 +25,7 @@ import { Lifecycle } from './lifecycle.js';
 import { ChatRecorder } from './record.js';
 import { chatRoutes } from './routes/chat.js';
 import { healthRoutes } from './routes/health.js';
+import { homeRoutes } from './routes/home.js';
 import { modelRoutes } from './routes/models.js';
 
 declare module 'fastify' {
@@ -102,6 +103,8 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
         allErrors: false,
         strict: false,
         discriminator: true,
+        // Errors carry their schema, so a 400 says "integer" or "decimal" as OpenAI's does (protocol/errors.ts); only failures pay for it.
+        verbose: true,
         validateFormats: false,
       },
     },
@@ -187,6 +190,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  homeRoutes(app);
   healthRoutes(app, lifecycle);
   modelRoutes(app, deps.router);
   chatRoutes(app, pipeline, recorder);

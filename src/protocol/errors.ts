@@ -55,14 +55,22 @@ export function errorBody(message: string, type: ErrorType, code: string | null 
   return { error: { message, type, param, code } };
 }
 
-/** "/messages/0/content" → "messages.[0].content", as OpenAI writes `param`. */
-export function paramFromPointer(pointer: string): string | null {
+/**
+ * "/messages/0/content" → "messages.[0].content", as OpenAI writes `param`. A number is an
+ * index only where the body has an array (logit_bias's keys are numbers too: "logit_bias.50256").
+ */
+export function paramFromPointer(pointer: string, body?: unknown): string | null {
   if (!pointer) return null;
+  let cur = body;
   return pointer
     .slice(1)
     .split('/')
     .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : p))
+    .map((p) => {
+      const index = /^\d+$/.test(p) && (body === undefined || Array.isArray(cur));
+      cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
+      return index ? `[${p}]` : p;
+    })
     .join('.');
 }
 
@@ -85,42 +93,61 @@ function valueAt(root: unknown, pointer: string): unknown {
   return cur;
 }
 
+/** Errors that say only that no branch matched, or which type was expected: the least specific. */
+const VAGUENESS: Record<string, number> = { oneOf: 2, anyOf: 2, type: 1 };
+
 /**
  * Ajv reports every branch of a oneOf; the most useful error is the one that reached
  * deepest into the document, so a bad `messages[2].tool_calls[0].function` names that
- * field rather than "must match exactly one schema" on `messages[2]`.
+ * field rather than "must match exactly one schema" on `messages[2]`. At the same depth a
+ * limit the value broke (`stop` with five items: maxItems) says more than the type another
+ * branch wanted (a string), which says more than "no branch matched".
  */
 export function pickAjvError(errors: ErrorObject[]): ErrorObject {
   let best = errors[0]!;
   const depth = (e: ErrorObject) =>
     e.instancePath.split('/').length + (e.keyword === 'required' || e.keyword === 'additionalProperties' ? 1 : 0);
+  const vagueness = (e: ErrorObject) => VAGUENESS[e.keyword] ?? 0;
   for (const e of errors) {
-    if (depth(e) > depth(best) || (depth(e) === depth(best) && best.keyword === 'oneOf' && e.keyword !== 'oneOf')) best = e;
+    if (depth(e) > depth(best) || (depth(e) === depth(best) && vagueness(e) < vagueness(best))) best = e;
   }
   return best;
 }
 
-/** Turns an Ajv validation failure of the request body into OpenAI's 400. */
+/** Ajv's error with `verbose: true` (the app's setting): the failing value and the schema that holds the keyword. */
+type VerboseError = ErrorObject & { parentSchema?: { type?: unknown }; propertyName?: string };
+
+/** OpenAI's word for a number parameter: "integer" when the schema wants one, else "decimal". */
+function numberKind(e: VerboseError): 'integer' | 'decimal' {
+  const t = e.parentSchema?.type;
+  return t === 'integer' || (Array.isArray(t) && t.includes('integer')) ? 'integer' : 'decimal';
+}
+
+/** Turns an Ajv validation failure of the request body into OpenAI's 400, worded and coded as OpenAI words them. */
 export function validationError(errors: ErrorObject[], body: unknown): ApiError {
-  const e = pickAjvError(errors);
+  const e = pickAjvError(errors) as VerboseError;
   let pointer = e.instancePath;
   let message: string;
+  let code = 'invalid_value';
   const p = e.params as Record<string, unknown>;
+  const param = () => paramFromPointer(pointer, body);
+  const name = () => param() ?? 'body';
   switch (e.keyword) {
     case 'required':
       pointer = `${pointer}/${String(p.missingProperty)}`;
-      message = `Missing required parameter: '${paramFromPointer(pointer)}'.`;
+      message = `Missing required parameter: '${param()}'.`;
+      code = 'missing_required_parameter';
       break;
     case 'type': {
       const got = describe(valueAt(body, pointer));
-      message = `Invalid type for '${paramFromPointer(pointer) ?? 'body'}': expected ${String(p.type).replace(/,/g, ' or ')}, but got ${got} instead.`;
+      message = `Invalid type for '${name()}': expected ${String(p.type).replace(/,/g, ' or ')}, but got ${got} instead.`;
       break;
     }
     case 'discriminator': {
       const tag = String(p.tag);
       pointer = `${pointer}/${tag}`;
       const v = valueAt(body, pointer);
-      message = v === undefined ? `Missing required parameter: '${paramFromPointer(pointer)}'.` : `Invalid value: '${echoed(v)}'. Supported values for '${paramFromPointer(pointer)}' are not matched.`;
+      message = v === undefined ? `Missing required parameter: '${param()}'.` : `Invalid value: '${echoed(v)}'. Supported values for '${param()}' are not matched.`;
       if (tag === 'role' && v !== undefined) {
         message = `Invalid value: '${echoed(v)}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`;
       }
@@ -131,19 +158,43 @@ export function validationError(errors: ErrorObject[], body: unknown): ApiError 
       break;
     case 'minItems':
       message = valueAt(body, pointer) instanceof Array && (valueAt(body, pointer) as unknown[]).length === 0
-        ? `Invalid '${paramFromPointer(pointer)}': empty array. Expected an array with minimum length ${String(p.limit)}, but got an empty array instead.`
-        : `Invalid '${paramFromPointer(pointer)}': array too short. Expected an array with minimum length ${String(p.limit)}.`;
+        ? `Invalid '${param()}': empty array. Expected an array with minimum length ${String(p.limit)}, but got an empty array instead.`
+        : `Invalid '${param()}': array too short. Expected an array with minimum length ${String(p.limit)}.`;
+      break;
+    case 'maxItems': {
+      const v = valueAt(body, pointer);
+      message = `Invalid '${name()}': array too long. Expected an array with maximum length ${String(p.limit)}, but got an array with length ${Array.isArray(v) ? v.length : '?'} instead.`;
+      code = 'array_above_max_length';
+      break;
+    }
+    case 'maxLength': {
+      const v = e.propertyName ?? valueAt(body, pointer);
+      const what = e.propertyName === undefined ? 'string too long' : `key '${echoed(e.propertyName)}' too long`;
+      message = `Invalid '${name()}': ${what}. Expected a string with maximum length ${String(p.limit)}, but got a string with length ${typeof v === 'string' ? v.length : '?'} instead.`;
+      code = 'string_above_max_length';
+      break;
+    }
+    case 'maxProperties': {
+      const v = valueAt(body, pointer);
+      message = `Invalid '${name()}': too many properties. Expected an object with at most ${String(p.limit)} properties, but got ${v && typeof v === 'object' ? Object.keys(v).length : '?'} instead.`;
+      code = 'object_above_max_properties';
+      break;
+    }
+    case 'pattern':
+      message = `Invalid '${name()}': string does not match pattern. Expected a string that matches the pattern '${String(p.pattern)}'.`;
       break;
     case 'maximum':
     case 'minimum':
     case 'exclusiveMaximum':
     case 'exclusiveMinimum': {
-      const v = valueAt(body, pointer);
-      message = `Invalid '${paramFromPointer(pointer)}': ${e.keyword.includes('aximum') ? 'decimal above maximum value' : 'decimal below minimum value'}. Expected a value ${String(p.comparison)} ${String(p.limit)}, but got ${echoed(v)} instead.`;
+      const kind = numberKind(e);
+      const above = e.keyword.includes('aximum');
+      message = `Invalid '${name()}': ${kind} ${above ? 'above maximum' : 'below minimum'} value. Expected a value ${String(p.comparison)} ${String(p.limit)}, but got ${echoed(valueAt(body, pointer))} instead.`;
+      code = `${kind}_${above ? 'above_max' : 'below_min'}_value`;
       break;
     }
     default:
-      message = `Invalid '${paramFromPointer(pointer) ?? 'body'}': ${e.message ?? 'invalid value'}.`;
+      message = `Invalid '${name()}': ${e.message ?? 'invalid value'}.`;
   }
-  return new ApiError(400, message, 'invalid_request_error', e.keyword === 'required' ? 'missing_required_parameter' : 'invalid_value', paramFromPointer(pointer));
+  return new ApiError(400, message, 'invalid_request_error', code, param());
 }

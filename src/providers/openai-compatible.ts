@@ -28,12 +28,21 @@ export interface OpenAICompatibleOptions {
 
 const MAX_ERROR_BODY = 64 * 1024;
 
+/** One entry of an upstream's GET /models, in OpenAI's Model shape. */
+export interface UpstreamModel {
+  id: string;
+  created: number;
+  owned_by: string;
+}
+
 export class OpenAICompatibleProvider implements Provider {
   readonly type = 'openai-compatible' as const;
   readonly id: string;
   private readonly pool: Pool;
   private readonly path: string;
+  private readonly modelsPath: string;
   private readonly headers: Record<string, string>;
+  private readonly listHeaders: Record<string, string>;
   private readonly extras: ReadonlySet<string>;
   private readonly requestUsage: boolean;
   private readonly maxResponseBytes: number;
@@ -42,6 +51,7 @@ export class OpenAICompatibleProvider implements Provider {
     this.id = opts.id;
     const url = new URL(opts.baseUrl);
     this.path = `${url.pathname.replace(/\/+$/, '')}/chat/completions${url.search}`;
+    this.modelsPath = `${url.pathname.replace(/\/+$/, '')}/models${url.search}`;
     this.pool = new Pool(url.origin, {
       headersTimeout: opts.firstByteTimeoutMs,
       bodyTimeout: opts.idleTimeoutMs,
@@ -53,8 +63,9 @@ export class OpenAICompatibleProvider implements Provider {
     });
     this.maxResponseBytes = opts.maxResponseBytes;
     // Built once: the per-request work is one object spread.
-    this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...opts.headers };
-    if (opts.apiKey) this.headers.authorization = `Bearer ${opts.apiKey}`;
+    const auth: Record<string, string> = opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {};
+    this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...opts.headers, ...auth };
+    this.listHeaders = { accept: 'application/json', ...opts.headers, ...auth };
     this.extras = new Set(opts.extraParams ?? []);
     this.requestUsage = opts.requestUsage ?? true;
   }
@@ -110,6 +121,26 @@ export class OpenAICompatibleProvider implements Provider {
       throw new UpstreamError(502, `Upstream ${this.id} returned JSON that is not a chat completion object`, 'upstream_error', 'bad_upstream_response');
     }
     return { kind: 'json', body: text, usage: (parsed as { usage?: Usage }).usage ?? undefined };
+  }
+
+  /**
+   * The upstream's own model list (GET {baseUrl}/models), for Parley's /v1/models. Throws on
+   * any failure, HTTP or shape; `signal` bounds the whole exchange (the caller's timeout).
+   */
+  async listModels(signal: AbortSignal): Promise<UpstreamModel[]> {
+    const res = await this.pool.request({ path: this.modelsPath, method: 'GET', headers: this.listHeaders, signal });
+    if (res.statusCode !== 200) {
+      void res.body.dump();
+      throw new Error(`Upstream ${this.id} answered GET /models with HTTP ${res.statusCode}`);
+    }
+    const body = (await res.body.json()) as { data?: unknown } | null;
+    if (!Array.isArray(body?.data)) throw new Error(`Upstream ${this.id} answered GET /models with something other than a model list`);
+    const models: UpstreamModel[] = [];
+    for (const m of body.data as { id?: unknown; created?: unknown; owned_by?: unknown }[]) {
+      if (typeof m?.id !== 'string' || !m.id) continue;
+      models.push({ id: m.id, created: typeof m.created === 'number' ? m.created : Math.floor(Date.now() / 1000), owned_by: typeof m.owned_by === 'string' ? m.owned_by : this.id });
+    }
+    return models;
   }
 
   async close(): Promise<void> {

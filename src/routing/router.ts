@@ -5,14 +5,17 @@
  * - Aliases from PARLEY_CONFIG, each with one or more targets (tried in order) and an
  *   optional fallback reply.
  * - Any other name goes to the default upstream unchanged when there is one (so
- *   `gpt-3.5-turbo` passes through to OpenAI), else 404 model_not_found.
+ *   `gpt-3.5-turbo` passes through to OpenAI), else 404 model_not_found naming the models
+ *   that exist.
+ * GET /v1/models lists the aliases, then the default upstream's own models (./model-list.ts).
  */
 import type { Settings } from '../config/env.js';
 import type { FileConfig } from '../config/file.js';
 import { ApiError, echoed } from '../protocol/errors.js';
 import { BUILTIN_MODEL, BuiltinProvider } from '../providers/builtin/index.js';
-import { OpenAICompatibleProvider } from '../providers/openai-compatible.js';
+import { OpenAICompatibleProvider, type UpstreamModel } from '../providers/openai-compatible.js';
 import type { Provider } from '../providers/types.js';
+import { canList, UpstreamModels } from './model-list.js';
 
 export interface Target {
   provider: Provider;
@@ -26,16 +29,33 @@ export interface Route {
   fallbackReply?: string;
 }
 
+/** Most model names a 404 lists: enough for any hand-written config, bounded for a generated one. */
+const MAX_NAMED = 20;
+
 export class Router {
   private readonly routes = new Map<string, Route>();
+  /** The aliases as /v1/models lists them, with Parley's start as their creation time. */
+  private readonly aliasModels: UpstreamModel[];
+  /** The default upstream's own list, when it can give one. */
+  private readonly upstreamModels?: UpstreamModels;
+  /** The end of a 404's message when there is no default upstream: which names do exist. */
+  private readonly available: string;
 
   constructor(
     readonly providers: ReadonlyMap<string, Provider>,
     aliases: Iterable<Route>,
     /** Where names that are not aliases go; none → 404. */
     private readonly passthrough?: Provider,
+    /** Longest wait for the default upstream's model list (UPSTREAM_MODELS_TIMEOUT_MS). */
+    modelListTimeoutMs = 5_000,
   ) {
     for (const r of aliases) this.routes.set(r.model, r);
+    const created = Math.floor(Date.now() / 1000);
+    this.aliasModels = [...this.routes.values()].map((r) => ({ id: r.model, created, owned_by: r.targets[0]!.provider.id }));
+    if (passthrough && canList(passthrough)) this.upstreamModels = new UpstreamModels(passthrough, modelListTimeoutMs);
+    const names = [...this.routes.keys()];
+    const listed = names.slice(0, MAX_NAMED).map((n) => `\`${n}\``).join(', ');
+    this.available = names.length > MAX_NAMED ? `${listed} and ${names.length - MAX_NAMED} more (GET /v1/models)` : listed;
   }
 
   resolve(model: string): Route {
@@ -45,12 +65,24 @@ export class Router {
       const route: Route = { model, targets: [{ provider: this.passthrough, model }] };
       return route;
     }
-    throw new ApiError(404, `The model \`${echoed(model)}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model');
+    throw new ApiError(
+      404,
+      `The model \`${echoed(model)}\` does not exist or you do not have access to it. The models this server routes are: ${this.available}.`,
+      'invalid_request_error',
+      'model_not_found',
+      'model',
+    );
   }
 
-  /** Everything /v1/models lists: the aliases, with the provider that serves each first. */
-  list(): { id: string; ownedBy: string }[] {
-    return [...this.routes.values()].map((r) => ({ id: r.model, ownedBy: r.targets[0]!.provider.id }));
+  /**
+   * Everything GET /v1/models lists: the aliases, then the default upstream's own models
+   * (an alias of the same name is listed once). The upstream's part is cached and time-bounded
+   * (./model-list.ts): on failure the aliases are listed alone and `onError` hears why.
+   */
+  async listModels(onError?: (err: unknown) => void): Promise<UpstreamModel[]> {
+    const upstream = (await this.upstreamModels?.get(onError)) ?? [];
+    if (upstream.length === 0) return this.aliasModels;
+    return [...this.aliasModels, ...upstream.filter((m) => !this.routes.has(m.id))];
   }
 
   async close(): Promise<void> {
@@ -60,7 +92,8 @@ export class Router {
 
 export function buildRouter(settings: Settings, file: FileConfig = {}): Router {
   const providers = new Map<string, Provider>();
-  providers.set('builtin', new BuiltinProvider(settings.builtinTokenDelayMs));
+  const configured = settings.configFile !== undefined || Object.keys(file).length > 0;
+  providers.set('builtin', new BuiltinProvider(settings.builtinTokenDelayMs, configured));
   if (settings.openaiApiKey) {
     providers.set(
       'openai',
@@ -76,7 +109,7 @@ export function buildRouter(settings: Settings, file: FileConfig = {}): Router {
   }
   for (const [id, p] of Object.entries(file.providers ?? {})) {
     if (p.type === 'builtin') {
-      providers.set(id, new BuiltinProvider(settings.builtinTokenDelayMs));
+      providers.set(id, new BuiltinProvider(settings.builtinTokenDelayMs, configured));
       continue;
     }
     providers.set(
@@ -113,5 +146,5 @@ export function buildRouter(settings: Settings, file: FileConfig = {}): Router {
     );
   }
   const passthroughName = file.defaultProvider ?? (providers.has('openai') ? 'openai' : undefined);
-  return new Router(providers, aliases, passthroughName ? provider(passthroughName) : undefined);
+  return new Router(providers, aliases, passthroughName ? provider(passthroughName) : undefined, settings.upstreamModelsTimeoutMs);
 }

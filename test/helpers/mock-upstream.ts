@@ -28,6 +28,13 @@ export type Scenario =
   | { kind: 'reset'; afterChunks: number | null } // TCP RST: before the response (null) or after some chunks
   | { kind: 'endless' }; // a valid start, then a body that never ends (JSON string or SSE chunks), until Parley hangs up
 
+/** What GET /v1/models answers. Default: 404, as from a server without that route. */
+export type ModelsScenario =
+  | { kind: 'list'; ids: string[] } // OpenAI's list shape
+  | { kind: 'error'; status: number }
+  | { kind: 'raw'; body: string } // 200 with exactly this body
+  | { kind: 'hang' }; // never answers
+
 /** The most an endless body sends if nobody stops it, so a test that fails still ends. */
 export const ENDLESS_LIMIT_BYTES = 256 * 1024 * 1024;
 
@@ -36,6 +43,11 @@ export interface MockUpstream {
   received: Received[];
   /** Scenario per upstream model name; `*` is the default. */
   scenarios: Map<string, Scenario>;
+  /** What GET /v1/models answers (set it to change). Those requests are counted, not kept in `received`. */
+  models: ModelsScenario;
+  /** GET /v1/models requests received, and the headers of the last one. */
+  readonly modelRequests: number;
+  readonly modelRequestHeaders: IncomingMessage['headers'] | undefined;
   /** Requests whose client connection closed before the response ended. */
   aborted: number;
   close(): Promise<void>;
@@ -55,9 +67,15 @@ export async function startMockUpstream(): Promise<MockUpstream> {
   const received: Received[] = [];
   const scenarios = new Map<string, Scenario>([['*', { kind: 'text' }]]);
   const sockets = new Set<import('node:net').Socket>();
-  const state = { aborted: 0 };
+  const state = { aborted: 0, modelRequests: 0, modelRequestHeaders: undefined as IncomingMessage['headers'] | undefined, models: { kind: 'error', status: 404 } as ModelsScenario };
 
   const server: Server = createServer(async (req, res) => {
+    if (req.method === 'GET' && req.url?.split('?')[0]?.endsWith('/models')) {
+      state.modelRequests++;
+      state.modelRequestHeaders = req.headers;
+      listModels(state.models, res);
+      return;
+    }
     let raw = '';
     for await (const c of req) raw += c;
     let body: Record<string, unknown> = {};
@@ -87,11 +105,33 @@ export async function startMockUpstream(): Promise<MockUpstream> {
     get aborted() {
       return state.aborted;
     },
+    get models() {
+      return state.models;
+    },
+    set models(m: ModelsScenario) {
+      state.models = m;
+    },
+    get modelRequests() {
+      return state.modelRequests;
+    },
+    get modelRequestHeaders() {
+      return state.modelRequestHeaders;
+    },
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+function listModels(m: ModelsScenario, res: ServerResponse): void {
+  if (m.kind === 'hang') return;
+  if (m.kind === 'error') {
+    res.writeHead(m.status, { 'content-type': 'application/json' }).end(envelope(m.status));
+    return;
+  }
+  const body = m.kind === 'raw' ? m.body : JSON.stringify({ object: 'list', data: m.ids.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'mock-org' })) });
+  res.writeHead(200, { 'content-type': 'application/json' }).end(body);
 }
 
 function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse): void {

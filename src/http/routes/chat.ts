@@ -12,13 +12,26 @@ import type { ChatRecorder } from '../record.js';
 
 const jsonStringify = () => (data: unknown) => JSON.stringify(data);
 
+/** Small, realistic request bodies, by name (OpenAPI Example Objects): `default` is always routable. */
+export const CHAT_EXAMPLES = {
+  simple: { summary: 'One question, one JSON completion', value: { model: 'default', messages: [{ role: 'user', content: 'Tell me a joke' }] } },
+  stream: {
+    summary: 'Streamed as Server-Sent Events',
+    value: { model: 'default', stream: true, messages: [{ role: 'system', content: 'You are a friendly receptionist.' }, { role: 'user', content: 'Hi, are you open today?' }] },
+  },
+};
+
 export const chatRouteSchema = {
   summary: 'Create a chat completion',
   description:
     'OpenAI-compatible Chat Completions. With `"stream": true` the answer is Server-Sent Events: `data: <chat.completion.chunk>` lines, then `data: [DONE]`. Whether to stream is decided by `stream` alone, whatever the Accept header says.',
   tags: ['chat'],
   security: [{ bearerAuth: [] }],
-  body: ref('CreateChatCompletionRequest'),
+  // Examples for /docs' "Try it out": Swagger UI would otherwise send a sample built from the
+  // whole schema, which is refused (a made-up model, one of every content part…). Inside allOf
+  // because @fastify/swagger drops keywords beside a $ref; Ajv validates the same (measured:
+  // no slower per request).
+  body: { allOf: [ref('CreateChatCompletionRequest')], 'x-examples': CHAT_EXAMPLES },
   response: {
     200: {
       description: 'A chat completion, or its stream of chunks when `stream` is true.',

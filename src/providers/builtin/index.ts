@@ -34,7 +34,7 @@ function forcedTool(req: ChatRequest): ChatCompletionTool | undefined {
   return undefined;
 }
 
-function plan(req: ChatRequest, fixedText?: string): Plan {
+function plan(req: ChatRequest, configured: boolean, fixedText?: string): Plan {
   const max = maxTokensOf(req);
   const tool = fixedText === undefined ? forcedTool(req) : undefined;
   if (tool) {
@@ -44,7 +44,7 @@ function plan(req: ChatRequest, fixedText?: string): Plan {
     const tokens = args.match(/.{1,8}/gs) ?? ['{}'];
     return { tokens, finish: 'tool_calls', toolCall: { id: `call_${randomBytes(12).toString('hex')}`, name: tool.function.name } };
   }
-  let text = fixedText ?? replyText(req);
+  let text = fixedText ?? replyText(req, configured);
   let finish: FinishReason = 'stop';
   for (const stop of stopSequencesOf(req)) {
     const at = text.indexOf(stop);
@@ -62,7 +62,11 @@ export class BuiltinProvider implements Provider {
   readonly id = 'builtin';
   readonly type = 'builtin' as const;
 
-  constructor(private readonly tokenDelayMs: number) {}
+  constructor(
+    private readonly tokenDelayMs: number,
+    /** A PARLEY_CONFIG is in use: the reply points at it rather than saying nothing is configured. */
+    private readonly configured = false,
+  ) {}
 
   async chat(req: ProviderRequest): Promise<ProviderResponse> {
     return this.answer(req);
@@ -71,7 +75,7 @@ export class BuiltinProvider implements Provider {
   /** Serves `fixedText` as an ordinary completion (the fallback reply), or the offline model's own reply. */
   answer(req: ProviderRequest, fixedText?: string): ProviderResponse {
     const r = req.request;
-    const p = plan(r, fixedText);
+    const p = plan(r, this.configured, fixedText);
     const n = r.n ?? 1;
     const usage: Usage = { prompt_tokens: promptTokens(r), completion_tokens: p.tokens.length * n, total_tokens: 0 };
     usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
