@@ -6,13 +6,13 @@
  * actually throw, which the last part checks on real ones.
  */
 import assert from 'node:assert/strict';
-import { createServer, connect, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../src/generated/prisma/client.js';
 import { databaseProblem } from '../src/graphql/db-errors.js';
-import { backends, codes, gql, pgliteBackend, startStoreParley, type StoreParley } from './helpers/store.js';
+import { backends, codes, gql, pgliteBackend, pgOutage, PG_SHUTTING_DOWN, startStoreParley, type Outage, type StoreParley, storeParleyForSuite } from './helpers/store.js';
 
 const ADMIN = 'admin-secret-for-error-tests';
 const NUL = 'a\u0000b';
@@ -41,69 +41,14 @@ async function expectUnavailable(url: string): Promise<void> {
   }
 }
 
-/**
- * A TCP relay in front of PostgreSQL that can play a server that is shutting down: open
- * connections are cut and new ones are answered as PostgreSQL answers them then, with a
- * FATAL ErrorResponse, SQLSTATE 57P03 "the database system is shutting down".
- */
-async function shutdownRelay(databaseUrl: string) {
-  const target = new URL(databaseUrl);
-  const sockets = new Set<Socket>();
-  let shuttingDown = false;
-  const server = createServer((client) => {
-    client.on('error', () => {});
-    if (shuttingDown) {
-      client.once('data', () => client.end(errorResponse({ S: 'FATAL', V: 'FATAL', C: '57P03', M: 'the database system is shutting down' })));
-      return;
-    }
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = new URL(databaseUrl);
-  url.hostname = '127.0.0.1';
-  url.port = String((server.address() as import('node:net').AddressInfo).port);
-  return {
-    url: url.toString(),
-    shutDown() {
-      shuttingDown = true;
-      for (const s of sockets) s.destroy();
-    },
-    restart() {
-      shuttingDown = false;
-    },
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
-  };
-}
-
-/** PostgreSQL's ErrorResponse message ('E', length, then code-tagged NUL-terminated fields, then NUL). */
-function errorResponse(fields: Record<string, string>): Buffer {
-  const body = Buffer.concat([...Object.entries(fields).map(([k, v]) => Buffer.from(`${k}${v}\0`)), Buffer.from([0])]);
-  const head = Buffer.alloc(5);
-  head.write('E', 0);
-  head.writeInt32BE(body.length + 4, 1);
-  return Buffer.concat([head, body]);
-}
-
 for (const backend of backends()) {
   describe(`GraphQL error codes for database failures on ${backend.name}`, { skip: backend.unavailable ?? false }, () => {
     let p: StoreParley;
-    let relay: Awaited<ReturnType<typeof shutdownRelay>> | undefined;
+    let relay: Outage | undefined;
     before(async () => {
       const env = await backend.fresh();
       if (env.DATABASE_URL) {
-        relay = await shutdownRelay(env.DATABASE_URL);
+        relay = await pgOutage(env.DATABASE_URL);
         env.DATABASE_URL = relay.url;
       }
       p = await startStoreParley({ ...env, PARLEY_ADMIN_KEY: ADMIN });
@@ -141,12 +86,12 @@ for (const backend of backends()) {
 
     const outage = backend.name === 'pglite' ? 'is stopped' : 'is shutting down (57P03)';
     it(`answers SERVICE_UNAVAILABLE on every resolver while the database ${outage}, and works again after`, async () => {
-      if (relay) relay.shutDown();
+      if (relay) relay.shuttingDown();
       else await p.store.db.embedded!.stop();
       try {
         await expectUnavailable(p.url);
       } finally {
-        if (relay) relay.restart();
+        if (relay) await relay.up();
         else await p.store.db.embedded!.start();
       }
       const r = await gql(p.url, '{ todos { id } }', undefined, ADMIN);
@@ -157,14 +102,7 @@ for (const backend of backends()) {
 
 describe('databaseProblem reads the errors Prisma and pg throw', () => {
   const backend = pgliteBackend();
-  let p: StoreParley;
-  before(async () => {
-    p = await startStoreParley(await backend.fresh());
-  });
-  after(async () => {
-    await p?.close();
-    await backend.cleanup();
-  });
+  const suite = storeParleyForSuite(backend);
 
   const caught = async (op: Promise<unknown>): Promise<unknown> => {
     try {
@@ -177,12 +115,12 @@ describe('databaseProblem reads the errors Prisma and pg throw', () => {
 
   it('a value the database refuses is "invalid"; a constraint violation is neither', async () => {
     // Prisma: P2039 with the adapter's mapped cause { kind: 'postgres', originalCode: '22021' }.
-    assert.equal(databaseProblem(await caught(p.store.db.prisma.todo.create({ data: { title: NUL } }))), 'invalid');
+    assert.equal(databaseProblem(await caught(suite.parley.store.db.prisma.todo.create({ data: { title: NUL } }))), 'invalid');
     // pg (raw queries, as the usage resolver sends): DatabaseError with SQLSTATE 22021.
-    assert.equal(databaseProblem(await caught(p.store.db.pool.query('SELECT $1::text', [NUL]))), 'invalid');
+    assert.equal(databaseProblem(await caught(suite.parley.store.db.pool.query('SELECT $1::text', [NUL]))), 'invalid');
     const id = '00000000-0000-4000-8000-000000000001';
-    await p.store.db.prisma.todo.create({ data: { id, title: 'once' } });
-    assert.equal(databaseProblem(await caught(p.store.db.prisma.todo.create({ data: { id, title: 'twice' } }))), undefined);
+    await suite.parley.store.db.prisma.todo.create({ data: { id, title: 'once' } });
+    assert.equal(databaseProblem(await caught(suite.parley.store.db.prisma.todo.create({ data: { id, title: 'twice' } }))), undefined);
     assert.equal(databaseProblem(new Error('a bug')), undefined);
   });
 
@@ -191,7 +129,7 @@ describe('databaseProblem reads the errors Prisma and pg throw', () => {
     let answer: 'close' | 'shutting down' = 'close';
     const server = createServer((s) => {
       s.on('error', () => {});
-      s.once('data', () => (answer === 'close' ? s.destroy() : s.end(errorResponse({ S: 'FATAL', V: 'FATAL', C: '57P03', M: 'the database system is shutting down' }))));
+      s.once('data', () => (answer === 'close' ? s.destroy() : s.end(PG_SHUTTING_DOWN())));
       silent.add(s);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -217,12 +155,12 @@ describe('databaseProblem reads the errors Prisma and pg throw', () => {
       if (server.listening) server.close();
     }
     // The embedded database's Unix socket gone: ENOENT, which Prisma copies onto its error's code.
-    await p.store.db.embedded!.stop();
+    await suite.parley.store.db.embedded!.stop();
     try {
-      assert.equal(databaseProblem(await caught(p.store.db.prisma.todo.findMany())), 'unavailable');
-      assert.equal(databaseProblem(await caught(p.store.db.pool.query('SELECT 1'))), 'unavailable');
+      assert.equal(databaseProblem(await caught(suite.parley.store.db.prisma.todo.findMany())), 'unavailable');
+      assert.equal(databaseProblem(await caught(suite.parley.store.db.pool.query('SELECT 1'))), 'unavailable');
     } finally {
-      await p.store.db.embedded!.start();
+      await suite.parley.store.db.embedded!.start();
     }
   });
 });

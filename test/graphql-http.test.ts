@@ -3,9 +3,9 @@
  * `"extensions": null` among them; the SHOULDs Parley departs from on purpose are listed.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { serverAudits } from 'graphql-http';
-import { pgliteBackend, startStoreParley, type StoreParley } from './helpers/store.js';
+import { pgliteBackend, storeParleyForSuite } from './helpers/store.js';
 
 /**
  * SHOULDs Parley does not follow, and why: a refused request (parse, validation or variable
@@ -16,17 +16,10 @@ const DEPARTURES = new Set(['22EB', '572B', 'FDE2', '7B9B', 'D586', '5E5B']);
 
 describe('GraphQL over HTTP', () => {
   const backend = pgliteBackend();
-  let p: StoreParley;
-  before(async () => {
-    p = await startStoreParley(await backend.fresh());
-  });
-  after(async () => {
-    await p?.close();
-    await backend.cleanup();
-  });
+  const suite = storeParleyForSuite(backend);
 
   it('accepts "extensions": null, and "variables" and "operationName" null too', async () => {
-    const res = await fetch(`${p.url}/graphql`, {
+    const res = await fetch(`${suite.parley.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ query: '{ todos { id } }', variables: null, operationName: null, extensions: null }),
@@ -34,16 +27,16 @@ describe('GraphQL over HTTP', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { data: { todos: [] } });
     // Still refused: extensions of another type.
-    const bad = await fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ todos { id } }', extensions: 'x' }) });
+    const bad = await fetch(`${suite.parley.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ todos { id } }', extensions: 'x' }) });
     assert.equal(bad.status, 400);
   });
 
   it("documents /graphql with example bodies that work when sent from /docs' 'Try it out'", async () => {
-    const doc = await (await fetch(`${p.url}/openapi.json`)).json();
+    const doc = await (await fetch(`${suite.parley.url}/openapi.json`)).json();
     const examples = Object.entries(doc.paths['/graphql'].post.requestBody.content['application/json'].examples as Record<string, { value: unknown }>);
     assert.ok(examples.length >= 2);
     for (const [name, example] of examples) {
-      const res = await fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(example.value) });
+      const res = await fetch(`${suite.parley.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(example.value) });
       const body = (await res.json()) as { data?: unknown; errors?: unknown };
       assert.equal(res.status, 200, name);
       assert.equal(body.errors, undefined, `${name}: ${JSON.stringify(body.errors)}`);
@@ -52,7 +45,7 @@ describe('GraphQL over HTTP', () => {
 
   it("passes every MUST of graphql-http's server audit", async () => {
     const failed: string[] = [];
-    for (const audit of serverAudits({ url: `${p.url}/graphql` })) {
+    for (const audit of serverAudits({ url: `${suite.parley.url}/graphql` })) {
       const result = await audit.fn();
       if (result.status === 'ok' || DEPARTURES.has(audit.id)) continue;
       failed.push(`${audit.id} ${audit.name}: ${result.reason}`);

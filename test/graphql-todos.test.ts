@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { backends, codes, gql, startStoreParley, type StoreParley } from './helpers/store.js';
+import { backends, codes, gql, startStoreParley, type StoreParley, storeParleyForSuite } from './helpers/store.js';
 
 // Exactly as the seed document writes them.
 const SEED_QUERY = `query {
@@ -201,18 +201,11 @@ for (const backend of backends()) {
 
 describe('GraphQL todos with no keys at all (open on loopback)', () => {
   const backend = backends()[0]!;
-  let p: StoreParley;
-  before(async () => {
-    p = await startStoreParley(await backend.fresh());
-  });
-  after(async () => {
-    await p?.close();
-    await backend.cleanup();
-  });
+  const suite = storeParleyForSuite(backend);
 
   it('serves todos without a key', async () => {
-    const r = await gql(p.url, SEED_MUTATION);
+    const r = await gql(suite.parley.url, SEED_MUTATION);
     assert.equal(r.body.data!.createTodo.title, 'Test Todo');
-    assert.equal((await gql(p.url, SEED_QUERY)).body.data!.todos.length, 1);
+    assert.equal((await gql(suite.parley.url, SEED_QUERY)).body.data!.todos.length, 1);
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import pino from 'pino';
+import { after, before } from 'node:test';
 import { readSettings, type Settings } from '../../src/config/env.js';
 import { createParley, type Parley } from '../../src/server.js';
 import { openStore, storeOptions, type Store } from '../../src/store/index.js';
@@ -20,6 +21,27 @@ export interface Backend {
   fresh(): Promise<Record<string, string>>;
   /** Removes every database/data dir made by fresh(). */
   cleanup(): Promise<void>;
+}
+
+/**
+ * One Parley on a fresh database of `backend` for the enclosing describe block (started in
+ * its `before`, closed with the backend's databases in its `after`).
+ */
+export function storeParleyForSuite(backend: Backend, env: Record<string, string> = {}): { readonly parley: StoreParley } {
+  let parley: StoreParley | undefined;
+  before(async () => {
+    parley = await startStoreParley({ ...(await backend.fresh()), ...env });
+  });
+  after(async () => {
+    await parley?.close();
+    await backend.cleanup();
+  });
+  return {
+    get parley() {
+      if (!parley) throw new Error('the suite\'s Parley is not started (use it inside a test)');
+      return parley;
+    },
+  };
 }
 
 export function pgliteBackend(): Backend {
@@ -148,14 +170,37 @@ export interface Outage {
   url: string;
   down(): Promise<void>;
   up(): Promise<void>;
+  /**
+   * Plays a server that is shutting down: open connections are cut and new ones are answered
+   * as PostgreSQL answers them then (FATAL, SQLSTATE 57P03), until `up()`.
+   */
+  shuttingDown(): void;
   close(): Promise<void>;
 }
+
+/** PostgreSQL's ErrorResponse message ('E', length, then code-tagged NUL-terminated fields, then NUL). */
+export function pgErrorResponse(fields: Record<string, string>): Buffer {
+  const body = Buffer.concat([...Object.entries(fields).map(([k, v]) => Buffer.from(`${k}${v}\0`)), Buffer.from([0])]);
+  const head = Buffer.alloc(5);
+  head.write('E', 0);
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+/** What PostgreSQL sends a new connection while it shuts down. */
+export const PG_SHUTTING_DOWN = () => pgErrorResponse({ S: 'FATAL', V: 'FATAL', C: '57P03', M: 'the database system is shutting down' });
 
 export async function pgOutage(databaseUrl: string): Promise<Outage> {
   const { createServer, connect } = await import('node:net');
   const target = new URL(databaseUrl);
   const sockets = new Set<import('node:net').Socket>();
+  let refusing = false;
   const server = createServer((client) => {
+    if (refusing) {
+      client.on('error', () => {});
+      client.once('data', () => client.end(PG_SHUTTING_DOWN()));
+      return;
+    }
     const upstream = connect(Number(target.port || 5432), target.hostname);
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -181,7 +226,14 @@ export async function pgOutage(databaseUrl: string): Promise<Outage> {
   return {
     url: url.toString(),
     down,
-    up: () => new Promise<void>((r) => server.listen(port, '127.0.0.1', r)),
+    up: async () => {
+      refusing = false;
+      if (!server.listening) await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    },
+    shuttingDown: () => {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+    },
     close: async () => {
       if (server.listening) await down();
     },
