@@ -13,7 +13,7 @@ import pino from 'pino';
 import { stdoutDestination } from './logging/destination.js';
 import { readSettings, SettingsError } from './config/env.js';
 import { createParley, type Parley } from './server.js';
-import { openStore, storeOptions } from './store/index.js';
+import { openStore } from './store/index.js';
 
 /** Exits once `done` settles: 0 after a clean shutdown, 1 if it failed. */
 function exitAfter(done: Promise<void>, log: pino.Logger): void {
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   if (signalled) return exitAfter(store.close(), log);
   let parley: Parley;
   try {
-    parley = await createParley({ settings, ...storeOptions(store, settings) });
+    parley = await createParley({ settings, store });
   } catch (err) {
     await store.close();
     throw err;

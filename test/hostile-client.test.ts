@@ -9,7 +9,7 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { readSettings } from '../src/config/env.js';
-import { MAX_LOG_LINE_CHARS, MAX_LOGGED_CHARS } from '../src/http/log-limits.js';
+import { MAX_LOG_LINE_CHARS, MAX_LOGGED_CHARS } from '../src/logging/limits.js';
 import { createParley, type Parley } from '../src/server.js';
 import { assertSpec } from './helpers/openai-spec.js';
 import { memorySink, postJson, sseEvents } from './helpers/parley.js';

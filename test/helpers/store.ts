@@ -10,7 +10,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { readSettings, type Settings } from '../../src/config/env.js';
 import { createParley, type Parley } from '../../src/server.js';
-import { openStore, storeOptions, type Store } from '../../src/store/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
 
 export interface Backend {
   name: 'pglite' | 'postgres';
@@ -108,7 +108,7 @@ export async function startStoreParley(env: Record<string, string>): Promise<Sto
   const settings = testSettings(env);
   const { log, lines } = captureLogger();
   const store = await openStore(settings, log);
-  const parley = await createParley({ settings, ...storeOptions(store, settings) });
+  const parley = await createParley({ settings, store });
   const url = await parley.listen();
   return { url, parley, store, settings, logs: lines, close: () => parley.shutdown() };
 }
