@@ -59,7 +59,7 @@ export function clientErrorHandler(bodyTimeoutMs: number) {
         `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );
     }
-    // With the error: a request still being read sees the reason (http/errors.ts records a 408).
+    // With the error: a request still being read sees the reason (http/errors.ts maps it to the 408 the chat plugin records).
     socket.destroy(err);
   };
 }

@@ -9,7 +9,7 @@
 import type { Principal } from '../auth/keys.js';
 import type { Usage } from '../protocol/chat.js';
 import type { ApiError } from '../protocol/errors.js';
-import type { RequestRecord } from '../usage/record.js';
+import type { RequestRecord, VapiCallContext } from '../usage/record.js';
 
 /** Fields of the record that are computed when the request ends, not gathered along the way. */
 type Computed = 'keyId' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'durationMs' | 'createdAt';
@@ -24,12 +24,12 @@ export interface ChatContext extends Omit<RequestRecord, Computed> {
   recorded: boolean;
 }
 
-export function newContext(requestId: string, route: RequestRecord['route'], start: number): ChatContext {
+export function newContext(requestId: string, route: RequestRecord['route'], start: number, principal: Principal | null = null): ChatContext {
   return {
     requestId,
     start,
     route,
-    principal: null,
+    principal,
     requestedModel: null,
     provider: null,
     upstreamModel: null,
@@ -54,6 +54,12 @@ export function noteRequest(ctx: ChatContext, body: unknown): void {
   ctx.stream = b?.stream === true;
 }
 
+/** A Vapi request: recorded on the Vapi route, with what it says about the call. */
+export function noteVapiCall(ctx: ChatContext, call: VapiCallContext): void {
+  ctx.route = 'vapi';
+  ctx.vapi = call;
+}
+
 /** The target being tried (each failover attempt overwrites the one before). */
 export function noteTarget(ctx: ChatContext, provider: string, upstreamModel: string): void {
   ctx.provider = provider;
@@ -64,6 +70,11 @@ export function noteTarget(ctx: ChatContext, provider: string, upstreamModel: st
 export function noteCompleted(ctx: ChatContext, usage: Usage | null | undefined): void {
   ctx.status = 200;
   ctx.usage = usage ?? null;
+}
+
+/** A stream's usage chunk (the last one wins). */
+export function noteUsage(ctx: ChatContext, usage: Usage): void {
+  ctx.usage = usage;
 }
 
 /** The first stream byte is about to leave: the status is settled and time-to-first-token measured. */

@@ -126,7 +126,7 @@ export function toApiError(err: unknown): ApiError {
 }
 
 /** Longest client-supplied value an error message repeats: a 10 MB model name must not come back as a 10 MB error. */
-export const MAX_ECHOED_CHARS = 256;
+const MAX_ECHOED_CHARS = 256;
 
 /** A client-supplied value as an error message quotes it, cut to MAX_ECHOED_CHARS with an ellipsis. */
 export function echoed(value: unknown): string {
@@ -139,7 +139,7 @@ export function errorBody(message: string, type: ErrorType, code: string | null 
 }
 
 /** "/messages/0/content" → "messages.[0].content", as OpenAI writes `param`. */
-export function paramFromPointer(pointer: string): string | null {
+function paramFromPointer(pointer: string): string | null {
   if (!pointer) return null;
   return pointer
     .slice(1)
@@ -173,7 +173,7 @@ function valueAt(root: unknown, pointer: string): unknown {
  * deepest into the document, so a bad `messages[2].tool_calls[0].function` names that
  * field rather than "must match exactly one schema" on `messages[2]`.
  */
-export function pickAjvError(errors: ErrorObject[]): ErrorObject {
+function pickAjvError(errors: ErrorObject[]): ErrorObject {
   let best = errors[0]!;
   const depth = (e: ErrorObject) =>
     e.instancePath.split('/').length + (e.keyword === 'required' || e.keyword === 'additionalProperties' ? 1 : 0);

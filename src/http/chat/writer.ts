@@ -15,7 +15,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { Answer } from '../../pipeline/chat.js';
 import { logAttemptFailure, type AttemptLog } from '../../pipeline/attempt-log.js';
-import { noteClientAbort, noteCompleted, noteFailure, noteFirstByte, type ChatContext } from '../../pipeline/context.js';
+import { noteClientAbort, noteCompleted, noteFailure, noteFirstByte, noteUsage, type ChatContext } from '../../pipeline/context.js';
 import type { Usage } from '../../protocol/chat.js';
 import { errorBody, ShuttingDownError, toApiError, type ErrorBody } from '../../protocol/errors.js';
 import { UpstreamError } from '../../providers/types.js';
@@ -75,7 +75,7 @@ async function relayStream(reply: FastifyReply, events: AsyncIterable<string>, c
         const chunk = parseObject(data) as { usage?: Usage | null; choices?: unknown[] } | null;
         // A usage chunk that does not parse counts nothing, and a client could not parse it either.
         if (!chunk) continue;
-        if (chunk.usage) ctx.usage = chunk.usage;
+        if (chunk.usage) noteUsage(ctx, chunk.usage);
         if (!opts.includeUsage && Array.isArray(chunk.choices) && chunk.choices.length === 0) write = false;
       }
       if (!started) start();

@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ChatPipeline } from '../../pipeline/chat.js';
-import { newContext, noteClientAbort, noteFailure, noteRequest, type ChatContext } from '../../pipeline/context.js';
+import { newContext, noteClientAbort, noteFailure, noteRequest, noteVapiCall, type ChatContext } from '../../pipeline/context.js';
 import { includeUsageOf, type ChatRequest } from '../../protocol/chat.js';
 import { ApiError, ShuttingDownError, toApiError } from '../../protocol/errors.js';
 import { ref } from '../../protocol/schemas.js';
@@ -73,8 +73,7 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
   app.addHook('preValidation', async (request) => {
     const ctx = request.chat;
     if (ctx && isVapiRequest(request.body)) {
-      ctx.route = 'vapi';
-      ctx.vapi = vapiContextOf(request.body);
+      noteVapiCall(ctx, vapiContextOf(request.body));
       request.body = withoutVapiFields(request.body);
     }
   });
@@ -141,7 +140,5 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
 }
 
 function contextOf(request: { id: string; principal: ChatContext['principal']; routeOptions: { config: { chat?: 'openai' | 'vapi' } } }): ChatContext {
-  const ctx = newContext(request.id, request.routeOptions.config.chat ?? 'openai', performance.now());
-  ctx.principal = request.principal;
-  return ctx;
+  return newContext(request.id, request.routeOptions.config.chat ?? 'openai', performance.now(), request.principal);
 }
