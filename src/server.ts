@@ -20,6 +20,8 @@ export interface ParleyOptions {
   settings: Settings;
   fileConfig?: FileConfig;
   logger?: false;
+  /** The process's logger, shared with the store (main.ts); built from the settings if absent. */
+  log?: AppDeps['log'];
   /** Where log lines go instead of stdout (tests capture them). */
   logStream?: AppDeps['logStream'];
   /**
@@ -58,7 +60,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
     const { graphqlBodyLimitBytes: bodyLimitBytes, graphqlMaxTokens: maxTokens, adminKey } = settings;
     plugins.push(graphqlPlugin({ prisma: store.db.prisma, pool: store.db.pool, keys: store.keys, auth, adminKey, bodyLimitBytes, maxTokens }));
   }
-  const built = await buildApp({ settings, router, pipeline, auth, usage, logger: opts.logger, logStream: opts.logStream, plugins });
+  const built = await buildApp({ settings, router, pipeline, auth, usage, logger: opts.logger, log: opts.log, logStream: opts.logStream, plugins });
   const { app, inflight, lifecycle } = built;
   if (auth.open) {
     app.log.warn(

@@ -4,8 +4,8 @@
  * What only chat requests need is the chat routes' own plugin (routes/chat.ts).
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { DestinationStream } from 'pino';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -17,8 +17,7 @@ import { errors } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
 import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
-import { stdoutDestination } from '../logging/destination.js';
-import { capLine, cappedErr } from '../logging/limits.js';
+import { parleyLogger } from '../logging/logger.js';
 import { Inflight } from './chat/inflight.js';
 import { ChatRecorder } from './chat/record.js';
 import { clientErrorHandler, receiveDeadline } from './client-errors.js';
@@ -49,7 +48,9 @@ export interface AppDeps {
   auth: Authenticator;
   usage: UsageSink;
   logger?: false;
-  /** Where log lines go (tests capture them); stdout by default. */
+  /** The process's logger (main.ts builds it once, for the store and the app); built from the settings if absent. */
+  log?: Logger;
+  /** Where log lines go when `log` is absent (tests capture them); stdout by default. */
   logStream?: DestinationStream;
   /** Extra routes (GraphQL, …) registered by other capabilities. */
   plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
@@ -71,17 +72,8 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const { settings } = deps;
   const { requestTimeout, headersTimeout, connectionsCheckingInterval } = receiveDeadline(settings.bodyTimeoutMs);
   const app = Fastify({
-    logger:
-      deps.logger === false
-        ? false
-        : {
-            level: settings.logLevel,
-            stream: deps.logStream ?? stdoutDestination(),
-            redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey'], censor: '[redacted]' },
-            // No value a client or upstream chose makes a line long (logging/limits.ts).
-            serializers: { err: cappedErr },
-            hooks: { streamWrite: capLine },
-          },
+    // Parley's one logger (logging/logger.ts), shared with the store; or none at all.
+    ...(deps.logger === false ? { logger: false } : { loggerInstance: (deps.log ?? parleyLogger(settings.logLevel, deps.logStream)) as FastifyBaseLogger }),
     bodyLimit: settings.bodyLimitBytes,
     // A request must fully arrive within PARLEY_BODY_TIMEOUT_MS, or get 408 and lose its
     // connection: slow bodies would otherwise hold file descriptors forever (client-errors.ts).
