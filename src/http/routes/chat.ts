@@ -64,18 +64,21 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
   app.decorateRequest('chat', null);
 
   // After the app's onRequest hook has authenticated the request (a refused one never gets here).
-  app.addHook('onRequest', async (request) => {
+  // Callback-style hooks: no promise per request for work that is synchronous.
+  app.addHook('onRequest', (request, _reply, done) => {
     request.chat = contextOf(request);
+    done();
   });
 
   // Vapi's own fields (call, customer, metadata of any shape, …) are taken off the body before
   // the OpenAI schema sees it: they are facts about the call, not OpenAI parameters.
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const ctx = request.chat;
     if (ctx && isVapiRequest(request.body)) {
       noteVapiCall(ctx, vapiContextOf(request.body));
       request.body = withoutVapiFields(request.body);
     }
+    done();
   });
 
   // A chat request that fails before its handler (refused at shutdown, bad body, client gone
