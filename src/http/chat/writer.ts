@@ -112,7 +112,7 @@ async function relayStream(reply: FastifyReply, events: AsyncIterable<string>, c
     // Nothing was sent, so the client can still get a status: an empty stream (or one the
     // SSE parser found no event in) is the upstream's failure, not an empty answer.
     if (!done) {
-      const err = new UpstreamError(502, `Upstream ${ctx.provider} ended its stream without sending any event`, 'upstream_error', 'bad_upstream_response');
+      const err = emptyStream(ctx);
       logAttemptFailure(opts.log, err, ctx.provider, ctx.upstreamModel);
       throw err;
     }
@@ -134,6 +134,12 @@ function parseObject(data: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
+}
+
+// The upstream's failures this writer is first to see (the rest are built in providers/).
+
+function emptyStream(ctx: ChatContext): UpstreamError {
+  return new UpstreamError(502, `Upstream ${ctx.provider} ended its stream without sending any event`, 'upstream_error', 'bad_upstream_response');
 }
 
 function notJson(ctx: ChatContext): UpstreamError {
