@@ -267,3 +267,22 @@ describe('log lines stay short', () => {
     assert.match(parsed.head, /"nested":\{"deep":"vvvv/);
   });
 });
+
+describe('refusals for the key on routes other than chat', () => {
+  let s: Started;
+  before(async () => {
+    s = await start({ PARLEY_API_KEYS: 'the-key' });
+  });
+  after(() => s.parley.shutdown());
+
+  it('get no log line each (the summary counts them), and no stack', async () => {
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${s.url}/v1/models`);
+      assert.equal(res.status, 401);
+      await res.text();
+    }
+    assert.equal(s.parley.authFailures.total, 20);
+    assert.ok(s.lines.length < 5, `${s.lines.length} lines for 20 refusals`);
+    assert.doesNotMatch(s.rawLines.join(''), /"stack"/);
+  });
+});

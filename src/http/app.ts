@@ -159,9 +159,10 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
 
   app.setErrorHandler((err, request, reply) => {
     const e = fromFastifyError(err, request);
-    // A client's mistake is not Parley's: one info line without a stack.
+    // A client's mistake is not Parley's: one info line without a stack. Refusals for the key
+    // get none: the Authenticator counts them and summarises (auth/failures.ts).
     if (e.status >= 500) request.log.error({ err }, 'unhandled error');
-    else request.log.info({ status: e.status, code: e.code }, 'request refused');
+    else if (e.type !== 'authentication_error') request.log.info({ status: e.status, code: e.code }, 'request refused');
     return sendApiError(reply, e);
   });
 
