@@ -33,8 +33,6 @@ declare module 'fastify' {
     principal: Principal | null;
   }
   interface FastifyContextConfig {
-    /** Set on the chat routes: which route the usage record names. */
-    chat?: 'openai' | 'vapi';
     /** Set on routes that need a client key. */
     auth?: boolean;
   }

@@ -24,6 +24,10 @@ declare module 'fastify' {
     /** The chat request's context (the chat routes only; null elsewhere). */
     chat: ChatContext | null;
   }
+  interface FastifyContextConfig {
+    /** Set on the chat routes: which route the usage record names. */
+    chat?: 'openai' | 'vapi';
+  }
 }
 
 const jsonStringify = () => (data: unknown) => JSON.stringify(data);
