@@ -9,11 +9,11 @@
  * records (those still unwritten are saved to a file), then PARLEY_DB_WRITE_TIMEOUT_MS per
  * closing step. Only SIGKILL ends it sooner, and loses what is buffered (docs/data.md).
  */
-import pino from 'pino';
-import { stdoutDestination } from './logging/destination.js';
+import type pino from 'pino';
+import { parleyLogger } from './logging/logger.js';
 import { readSettings, SettingsError } from './config/env.js';
 import { createParley, type Parley } from './server.js';
-import { openStore, storeOptions } from './store/index.js';
+import { openStore } from './store/index.js';
 
 /** Exits once `done` settles: 0 after a clean shutdown, 1 if it failed. */
 function exitAfter(done: Promise<void>, log: pino.Logger): void {
@@ -28,8 +28,8 @@ function exitAfter(done: Promise<void>, log: pino.Logger): void {
 
 async function main(): Promise<void> {
   const settings = readSettings();
-  // The store starts before the HTTP app (migrations, keys), so it logs on its own logger.
-  const log = pino({ level: settings.logLevel }, stdoutDestination());
+  // One logger for the store (which starts first: migrations, keys) and the app, with the same caps.
+  const log = parleyLogger(settings.logLevel);
 
   let shutdown: (() => Promise<void>) | undefined;
   let signalled: NodeJS.Signals | undefined;
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   if (signalled) return exitAfter(store.close(), log);
   let parley: Parley;
   try {
-    parley = await createParley({ settings, ...storeOptions(store, settings) });
+    parley = await createParley({ settings, store, log });
   } catch (err) {
     await store.close();
     throw err;

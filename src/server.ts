@@ -1,28 +1,38 @@
 /**
- * Assembles Parley from its settings: providers and routes, keys, usage sink, HTTP app,
- * and the graceful shutdown that SIGTERM/SIGINT trigger. main.ts calls this; tests call it
- * with their own settings.
+ * The composition root: assembles Parley from its settings and, when persistence is on, the
+ * opened store — providers and routes, the one Authenticator (chat, models and GraphQL alike),
+ * the pipeline, the usage sink, the HTTP app with the GraphQL routes, and the graceful shutdown
+ * that SIGTERM/SIGINT trigger. Nothing else wires layers together: store/ knows neither the
+ * server nor GraphQL. main.ts calls this; tests call it with their own settings.
  */
 import type { FastifyInstance } from 'fastify';
 import { isLoopback, SettingsError, type Settings } from './config/env.js';
 import { loadFileConfig, type FileConfig } from './config/file.js';
-import { Authenticator, StaticKeys, type KeySource } from './auth/keys.js';
+import { Authenticator, StaticKeys } from './auth/keys.js';
+import { graphqlPlugin } from './graphql/plugin.js';
 import { buildApp, type AppDeps, type ParleyApp } from './http/app.js';
+import { ChatPipeline } from './pipeline/chat.js';
 import { buildRouter } from './routing/router.js';
+import type { Store } from './store/index.js';
 import { discardSink, type UsageSink } from './usage/record.js';
 
 export interface ParleyOptions {
   settings: Settings;
   fileConfig?: FileConfig;
   logger?: false;
+  /** The process's logger, shared with the store (main.ts); built from the settings if absent. */
+  log?: AppDeps['log'];
   /** Where log lines go instead of stdout (tests capture them). */
   logStream?: AppDeps['logStream'];
-  /** Extra key sources and a usage sink, supplied by the persistence layer. */
-  keySources?: KeySource[];
+  /**
+   * The opened persistence layer: its keys join PARLEY_API_KEYS, it receives the usage records,
+   * GraphQL is served over it, and it is closed after the HTTP server (flush, then close).
+   */
+  store?: Store;
+  /** Where usage records go without a store (tests keep them in memory); discarded by default. */
   usage?: UsageSink;
+  /** Extra routes (tests). */
   plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
-  /** Run after the HTTP server has closed, before exit (flush usage, close the database). */
-  onClose?: () => Promise<void>;
 }
 
 export interface Parley extends ParleyApp {
@@ -36,15 +46,22 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
   const { settings } = opts;
   const file = opts.fileConfig ?? (settings.configFile ? loadFileConfig(settings.configFile) : {});
   const router = buildRouter(settings, file);
-  const auth = new Authenticator([new StaticKeys(settings.apiKeys), ...(opts.keySources ?? [])]);
+  const { store } = opts;
+  const auth = new Authenticator([new StaticKeys(settings.apiKeys), ...(store ? [store.keys] : [])]);
   if (auth.open && !isLoopback(settings.host)) {
     throw new SettingsError(
       `Refusing to listen on ${settings.host} with no API key configured: anyone who can reach it could spend your upstream credits. Set PARLEY_API_KEYS (comma-separated keys), or HOST=127.0.0.1 for local use.`,
     );
   }
-  const usage = opts.usage ?? discardSink;
-  const built = await buildApp({ settings, router, auth, usage, logger: opts.logger, logStream: opts.logStream, plugins: opts.plugins });
-  const { app, pipeline, lifecycle } = built;
+  const usage = store?.usage ?? opts.usage ?? discardSink;
+  const pipeline = new ChatPipeline({ router, settings });
+  const plugins = [...(opts.plugins ?? [])];
+  if (store) {
+    const { graphqlBodyLimitBytes: bodyLimitBytes, graphqlMaxTokens: maxTokens, adminKey } = settings;
+    plugins.push(graphqlPlugin({ prisma: store.db.prisma, pool: store.db.pool, keys: store.keys, auth, adminKey, bodyLimitBytes, maxTokens }));
+  }
+  const built = await buildApp({ settings, router, pipeline, auth, usage, logger: opts.logger, log: opts.log, logStream: opts.logStream, plugins });
+  const { app, inflight, lifecycle } = built;
   if (auth.open) {
     app.log.warn(
       `No API key configured (PARLEY_API_KEYS): Parley answers without a key, but only requests made on this machine (HOST=${settings.host} is loopback). ` +
@@ -64,8 +81,8 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
       closing ??= (async () => {
         lifecycle.phase = 'shutting_down';
         const timer = setTimeout(() => {
-          app.log.warn({ inflight: pipeline.activeRequests }, 'shutdown grace period over: ending the streams still open');
-          pipeline.abortAll();
+          app.log.warn({ inflight: inflight.size }, 'shutdown grace period over: ending the streams still open');
+          inflight.abortAll();
           setTimeout(() => app.server.closeAllConnections(), 1000).unref();
         }, settings.shutdownGraceMs);
         timer.unref();
@@ -74,8 +91,9 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
         } finally {
           clearTimeout(timer);
           await router.close();
-          await usage.flush();
-          await opts.onClose?.();
+          // The store's close flushes its own sink (bounded, the rest spilled to a file).
+          if (store) await store.close();
+          else await usage.flush();
         }
       })();
       return closing;

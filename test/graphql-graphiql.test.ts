@@ -14,7 +14,7 @@ import { getIntrospectionQuery } from 'graphql';
 import pino from 'pino';
 import { GRAPHIQL_ASSETS } from '../src/graphql/graphiql.js';
 import { createParley, type Parley } from '../src/server.js';
-import { openStore, storeOptions } from '../src/store/index.js';
+import { openStore } from '../src/store/index.js';
 import { gql, pgliteBackend, testSettings } from './helpers/store.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -35,7 +35,6 @@ describe('GraphiQL', () => {
   before(async () => {
     const settings = testSettings({ ...(await backend.fresh()), PARLEY_ADMIN_KEY: ADMIN });
     const store = await openStore(settings, pino({ level: 'silent' }));
-    const opts = storeOptions(store, settings);
     // Every request Parley answers, to see what the browser asked for and how it went.
     const record = (app: import('fastify').FastifyInstance) => {
       app.addHook('onResponse', async (request, reply) => {
@@ -43,7 +42,8 @@ describe('GraphiQL', () => {
         seen.push({ method: request.method, url: request.url, status: reply.statusCode, introspection: typeof query === 'string' && query.includes('__schema') });
       });
     };
-    parley = await createParley({ settings, ...opts, plugins: [record, ...(opts.plugins ?? [])] });
+    // Test plugins are registered before GraphQL's, so the hook sees its requests too.
+    parley = await createParley({ settings, store, plugins: [record] });
     url = await parley.listen();
   });
   after(async () => {

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { readSettings } from '../src/config/env.js';
-import { MAX_LOG_LINE_CHARS, MAX_LOGGED_CHARS } from '../src/http/log-limits.js';
+import { MAX_LOG_LINE_CHARS, MAX_LOGGED_CHARS } from '../src/logging/limits.js';
 import { createParley, type Parley } from '../src/server.js';
 import { assertSpec } from './helpers/openai-spec.js';
 import { memorySink, postJson, sseEvents } from './helpers/parley.js';
@@ -265,5 +265,24 @@ describe('log lines stay short', () => {
     assert.equal(typeof parsed.time, 'number');
     assert.equal(parsed.truncated, true);
     assert.match(parsed.head, /"nested":\{"deep":"vvvv/);
+  });
+});
+
+describe('refusals for the key on routes other than chat', () => {
+  let s: Started;
+  before(async () => {
+    s = await start({ PARLEY_API_KEYS: 'the-key' });
+  });
+  after(() => s.parley.shutdown());
+
+  it('get no log line each (the summary counts them), and no stack', async () => {
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${s.url}/v1/models`);
+      assert.equal(res.status, 401);
+      await res.text();
+    }
+    assert.equal(s.parley.authFailures.total, 20);
+    assert.ok(s.lines.length < 5, `${s.lines.length} lines for 20 refusals`);
+    assert.doesNotMatch(s.rawLines.join(''), /"stack"/);
   });
 });

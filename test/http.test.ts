@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readSettings } from '../src/config/env.js';
 import { createParley } from '../src/server.js';
-import { postJson, sseEvents, startParley } from './helpers/parley.js';
+import { memorySink, postJson, sseEvents, startParley } from './helpers/parley.js';
 
 const body = { model: 'default', messages: [{ role: 'user', content: 'hi' }] };
 
@@ -133,5 +133,26 @@ describe('http', () => {
     await p.close();
     const events = await streaming;
     assert.equal(JSON.parse(events.at(-1)!).error.code, 'shutting_down');
+  });
+
+  it('refuses chat requests while shutting down with 503, recording only those with a valid key', async () => {
+    const sink = memorySink();
+    const p = await startParley({ PARLEY_API_KEYS: 'k1' }, undefined, {}, sink);
+    try {
+      p.parley.lifecycle.phase = 'shutting_down';
+      const withKey = await postJson(`${p.url}/v1/chat/completions`, body, { authorization: 'Bearer k1' });
+      assert.equal(withKey.status, 503);
+      assert.equal((await withKey.json()).error.code, 'shutting_down');
+      const without = await postJson(`${p.url}/v1/chat/completions`, body);
+      assert.equal(without.status, 401);
+      await without.text();
+      assert.deepEqual(
+        sink.records.map((r) => [r.keyId, r.status, r.errorType, r.route]),
+        [['env:0', 503, 'service_unavailable', 'openai']],
+      );
+    } finally {
+      p.parley.lifecycle.phase = 'ready';
+      await p.close();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { SseWriter } from '../src/http/sse.js';
+import { SseWriter } from '../src/http/chat/sse.js';
 
 function fakeResponse() {
   const writes: string[] = [];

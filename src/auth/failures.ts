@@ -9,7 +9,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 
 /** At most one summary line per this interval, however many refusals. */
-export const REPORT_EVERY_MS = 10_000;
+const REPORT_EVERY_MS = 10_000;
 
 export class AuthFailures {
   /** Refusals since start. */

@@ -5,8 +5,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { ApiError } from '../protocol/errors.js';
-import { VAPI_NO_CREDENTIAL, vapiNoCredentialError } from '../vapi/credential.js';
+import { errors, type ApiError } from '../protocol/errors.js';
+import { VAPI_NO_CREDENTIAL } from '../vapi/credential.js';
 import { AuthFailures } from './failures.js';
 import { notLocalReason, type RequestOrigin } from './locality.js';
 
@@ -17,9 +17,20 @@ export interface Principal {
   allowedModels?: string[];
 }
 
+/**
+ * A key the source knows but refuses: the client is told why (a revoked key is not a typo),
+ * which reveals nothing to someone without the secret, since it takes the secret to get here.
+ */
+export interface KeyRefusal {
+  refused: 'revoked' | 'expired';
+}
+
+/** A source's answer for one presented key: who it is, why it is refused, or null (not this source's key). */
+export type KeyVerdict = Principal | KeyRefusal | null;
+
 /** Where keys come from: PARLEY_API_KEYS now, the database once persistence is on. */
 export interface KeySource {
-  verify(secret: string, hash: Buffer): Principal | null | Promise<Principal | null>;
+  verify(secret: string, hash: Buffer): KeyVerdict | Promise<KeyVerdict>;
   /** Whether this source holds any key at all (no keys anywhere → open mode, for local requests only). */
   hasKeys(): boolean;
 }
@@ -68,22 +79,26 @@ export class Authenticator {
     const header = req.headers.authorization;
     if (this.open) {
       // Vapi's placeholder is refused even here: its message says what to set up in Vapi.
-      if (header !== undefined && bearer(header) === VAPI_NO_CREDENTIAL) this.refuse(req, vapiNoCredentialError());
+      if (header !== undefined && bearer(header) === VAPI_NO_CREDENTIAL) this.refuse(req, errors.vapiNoCredential(VAPI_NO_CREDENTIAL));
       const why = notLocalReason(req);
-      if (why !== null) this.refuse(req, notLocalError(why));
+      if (why !== null) this.refuse(req, errors.apiKeyRequired(why));
       return OPEN;
     }
     const secret = bearer(header);
     if (!secret) {
-      this.refuse(req, new ApiError(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", 'authentication_error', 'missing_api_key'));
+      this.refuse(req, errors.missingApiKey());
     }
-    if (secret === VAPI_NO_CREDENTIAL) this.refuse(req, vapiNoCredentialError());
+    if (secret === VAPI_NO_CREDENTIAL) this.refuse(req, errors.vapiNoCredential(VAPI_NO_CREDENTIAL));
     const hash = hashKey(secret);
+    let refusal: KeyRefusal | null = null;
     for (const s of this.sources) {
-      const p = await s.verify(secret, hash);
-      if (p) return p;
+      const v = await s.verify(secret, hash);
+      if (v === null) continue;
+      if ('keyId' in v) return v;
+      refusal = v;
     }
-    this.refuse(req, new ApiError(401, 'Incorrect API key provided.', 'authentication_error', 'invalid_api_key'));
+    if (refusal === null) this.refuse(req, errors.invalidApiKey());
+    this.refuse(req, refusal.refused === 'revoked' ? errors.revokedApiKey() : errors.expiredApiKey());
   }
 
   private refuse(req: AuthRequest, err: ApiError): never {
@@ -92,15 +107,6 @@ export class Authenticator {
   }
 }
 
-function notLocalError(why: string): ApiError {
-  return new ApiError(
-    401,
-    `Parley has no API key configured, so it answers only requests made directly on its own machine; this one is not (${why}), as with a tunnel such as ngrok or cloudflared or a reverse proxy. ` +
-      'Set PARLEY_API_KEYS (or create a database key, see docs/data.md) and send the key as "Authorization: Bearer <key>".',
-    'authentication_error',
-    'api_key_required',
-  );
-}
 
 /** "Bearer x", scheme case-insensitive (the seed's clients send "bearer"). */
 export function bearer(header: string | undefined): string | undefined {

@@ -33,7 +33,7 @@ export function notLocalReason(req: RequestOrigin): string | null {
 }
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (a server listening on ::). */
-export function isLoopbackAddress(address: string | undefined): boolean {
+function isLoopbackAddress(address: string | undefined): boolean {
   if (address === undefined) return false;
   return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
 }

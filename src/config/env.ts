@@ -62,6 +62,8 @@ export interface Settings {
   dbWriteTimeoutMs: number;
   /** On shutdown, how long buffered usage records may take to be written; the rest go to a file replayed at the next start. */
   shutdownFlushMs: number;
+  /** Browser origins allowed to call Parley (CORS); empty: CORS off. `*` allows any origin. */
+  corsOrigins: string[];
 }
 
 export class SettingsError extends Error {}
@@ -92,6 +94,17 @@ function apiKeys(env: NodeJS.ProcessEnv): string[] {
     throw new SettingsError(`PARLEY_API_KEYS contains "${VAPI_NO_CREDENTIAL}", the placeholder Vapi sends when an assistant has no credential, which Parley always refuses: choose a long random key instead`);
   }
   return keys;
+}
+
+/** PARLEY_CORS_ORIGINS: comma-separated origins as a browser sends them (scheme://host[:port]), or `*`. */
+function corsOrigins(env: NodeJS.ProcessEnv): string[] {
+  const origins = (env.PARLEY_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const o of origins) {
+    if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) {
+      throw new SettingsError(`PARLEY_CORS_ORIGINS has "${o}", which is not an origin: write each as the browser sends it, e.g. https://app.example.com or http://localhost:5173 (no path, no trailing slash), or * for any`);
+    }
+  }
+  return origins;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -135,6 +148,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     graphqlMaxTokens: int(env, 'PARLEY_GRAPHQL_MAX_TOKENS', 2_000, 200),
     dbWriteTimeoutMs: int(env, 'PARLEY_DB_WRITE_TIMEOUT_MS', 5_000, 100),
     shutdownFlushMs: int(env, 'PARLEY_SHUTDOWN_FLUSH_MS', 10_000),
+    corsOrigins: corsOrigins(env),
   };
 }
 

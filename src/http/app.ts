@@ -1,28 +1,28 @@
 /**
- * Builds the HTTP server: Fastify with the OpenAI schemas, request ids, auth, the routes,
- * errors in OpenAI's envelope, and the OpenAPI document with Swagger UI at /docs.
+ * Builds the HTTP server: Fastify with the OpenAI schemas, request ids, CORS, auth, the
+ * routes, errors in OpenAI's envelope, and the OpenAPI document with Swagger UI at /docs.
+ * What only chat requests need is the chat routes' own plugin (routes/chat.ts).
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { DestinationStream } from 'pino';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Settings } from '../config/env.js';
 import type { AuthFailures } from '../auth/failures.js';
-import type { Authenticator } from '../auth/keys.js';
-import { ChatPipeline } from '../pipeline/chat.js';
-import { newContext, type ChatContext } from '../pipeline/context.js';
-import { ApiError } from '../protocol/errors.js';
+import type { Authenticator, Principal } from '../auth/keys.js';
+import type { ChatPipeline } from '../pipeline/chat.js';
+import { errors } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
 import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
-import { stdoutDestination } from '../logging/destination.js';
-import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../vapi/context.js';
+import { parleyLogger } from '../logging/logger.js';
+import { Inflight } from './chat/inflight.js';
+import { ChatRecorder } from './chat/record.js';
 import { clientErrorHandler, receiveDeadline } from './client-errors.js';
-import { CLIENT_CLOSED, sendApiError, toApiError } from './errors.js';
-import { capLine, cappedErr } from './log-limits.js';
+import { fromFastifyError, sendApiError } from './errors.js';
 import { Lifecycle } from './lifecycle.js';
-import { ChatRecorder } from './record.js';
 import { chatRoutes } from './routes/chat.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
@@ -30,12 +30,11 @@ import { modelRoutes } from './routes/models.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    chat: ChatContext | null;
+    /** Who sent the request, on routes with `config.auth` (null elsewhere). */
+    principal: Principal | null;
   }
   interface FastifyContextConfig {
-    /** Set on the chat routes: which route the usage record names. */
-    chat?: 'openai' | 'vapi';
-    /** Set on other routes that need a client key. */
+    /** Set on routes that need a client key. */
     auth?: boolean;
   }
 }
@@ -43,10 +42,14 @@ declare module 'fastify' {
 export interface AppDeps {
   settings: Settings;
   router: Router;
+  pipeline: ChatPipeline;
+  /** The one Authenticator, shared with GraphQL (built by the composition root, server.ts). */
   auth: Authenticator;
   usage: UsageSink;
   logger?: false;
-  /** Where log lines go (tests capture them); stdout by default. */
+  /** The process's logger (main.ts builds it once, for the store and the app); built from the settings if absent. */
+  log?: Logger;
+  /** Where log lines go when `log` is absent (tests capture them); stdout by default. */
   logStream?: DestinationStream;
   /** Extra routes (GraphQL, …) registered by other capabilities. */
   plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
@@ -54,7 +57,8 @@ export interface AppDeps {
 
 export interface ParleyApp {
   app: FastifyInstance;
-  pipeline: ChatPipeline;
+  /** Chat requests in flight (shutdown ends those that outlive its grace period). */
+  inflight: Inflight;
   lifecycle: Lifecycle;
   /** Requests refused for authentication (counted, never recorded as usage). */
   authFailures: AuthFailures;
@@ -67,17 +71,8 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const { settings } = deps;
   const { requestTimeout, headersTimeout, connectionsCheckingInterval } = receiveDeadline(settings.bodyTimeoutMs);
   const app = Fastify({
-    logger:
-      deps.logger === false
-        ? false
-        : {
-            level: settings.logLevel,
-            stream: deps.logStream ?? stdoutDestination(),
-            redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey'], censor: '[redacted]' },
-            // No value a client or upstream chose makes a line long (http/log-limits.ts).
-            serializers: { err: cappedErr },
-            hooks: { streamWrite: capLine },
-          },
+    // Parley's one logger (logging/logger.ts), shared with the store; or none at all.
+    ...(deps.logger === false ? { logger: false } : { loggerInstance: (deps.log ?? parleyLogger(settings.logLevel, deps.logStream)) as FastifyBaseLogger }),
     bodyLimit: settings.bodyLimitBytes,
     // A request must fully arrive within PARLEY_BODY_TIMEOUT_MS, or get 408 and lose its
     // connection: slow bodies would otherwise hold file descriptors forever (client-errors.ts).
@@ -86,7 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     requestTimeout,
     http: { requestTimeout, headersTimeout, connectionsCheckingInterval },
     clientErrorHandler: clientErrorHandler(settings.bodyTimeoutMs),
-    // One log line per chat request (http/record.ts) instead of two per request.
+    // One log line per chat request (http/chat/record.ts) instead of two per request.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (req) => {
@@ -112,8 +107,19 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   // Node's default, made explicit: a token must leave at once, not wait for Nagle's algorithm.
   app.server.on('connection', (socket) => socket.setNoDelay(true));
   const lifecycle = new Lifecycle();
-  const pipeline = new ChatPipeline({ router: deps.router, settings });
+  const inflight = new Inflight();
   const recorder = new ChatRecorder(deps.usage, settings.logContent);
+
+  if (settings.corsOrigins.length > 0) {
+    // Browsers may call Parley from these origins (PARLEY_CORS_ORIGINS); preflights are answered
+    // before authentication (a browser sends no Authorization header on them). The headers are set
+    // in onRequest, so error answers and streams (routes/chat.ts copies them) carry them too.
+    await app.register(cors, {
+      origin: settings.corsOrigins.includes('*') ? '*' : settings.corsOrigins,
+      exposedHeaders: ['x-request-id', 'retry-after', 'retry-after-ms'],
+      maxAge: 600,
+    });
+  }
 
   for (const schema of Object.values(openaiSchemas)) app.addSchema(schema);
 
@@ -141,60 +147,36 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.decorateRequest('chat', null);
+  app.decorateRequest('principal', null);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    const cfg = request.routeOptions.config;
-    if (cfg.chat) request.chat = newContext(request.id, cfg.chat, performance.now());
     // Authentication first: only an authenticated request becomes a usage record (a refused
     // one is counted by the Authenticator), so even the shutdown 503 below is recorded only
     // for requests that had a valid key.
-    if (cfg.chat || cfg.auth) {
-      const principal = await deps.auth.authenticate(request);
-      if (request.chat) request.chat.principal = principal;
-    }
-    if (lifecycle.phase === 'shutting_down' && request.url !== '/health') {
-      throw new ApiError(503, 'Parley is shutting down; retry on another instance.', 'service_unavailable', 'shutting_down');
-    }
-  });
-
-  // Vapi's own fields (call, customer, metadata of any shape, …) are taken off the body before
-  // the OpenAI schema sees it: they are facts about the call, not OpenAI parameters.
-  app.addHook('preValidation', async (request) => {
-    const ctx = request.chat;
-    if (ctx && isVapiRequest(request.body)) {
-      ctx.route = 'vapi';
-      ctx.vapi = vapiContextOf(request.body);
-      request.body = withoutVapiFields(request.body);
-    }
+    if (request.routeOptions.config.auth) request.principal = await deps.auth.authenticate(request);
+    if (lifecycle.phase === 'shutting_down' && request.url !== '/health') throw errors.shuttingDown();
   });
 
   app.setErrorHandler((err, request, reply) => {
-    const e = toApiError(err as Error, request);
+    const e = fromFastifyError(err, request);
+    // A client's mistake is not Parley's: one info line without a stack. Refusals for the key
+    // get none: the Authenticator counts them and summarises (auth/failures.ts).
     if (e.status >= 500) request.log.error({ err }, 'unhandled error');
-    const ctx = request.chat;
-    if (ctx) {
-      ctx.status = e.status;
-      ctx.errorType = e === CLIENT_CLOSED ? null : e.type;
-      ctx.clientAborted = e === CLIENT_CLOSED;
-      ctx.stream = (request.body as { stream?: unknown } | undefined)?.stream === true;
-      ctx.requestedModel = typeof (request.body as { model?: unknown } | undefined)?.model === 'string' ? (request.body as { model: string }).model : null;
-      recorder.finish(request, ctx);
-    }
+    else if (e.type !== 'authentication_error') request.log.info({ status: e.status, code: e.code }, 'request refused');
     return sendApiError(reply, e);
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendApiError(reply, new ApiError(404, `Unknown request URL: ${request.method} ${request.url.split('?')[0]}. Please check the URL for typos.`, 'invalid_request_error', 'unknown_url')),
+    sendApiError(reply, errors.unknownUrl(request.method, request.url.split('?')[0]!)),
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   homeRoutes(app);
   healthRoutes(app, lifecycle);
   modelRoutes(app, deps.router);
-  chatRoutes(app, pipeline, recorder);
+  await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight });
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
-  return { app, pipeline, lifecycle, authFailures: deps.auth.failures };
+  return { app, inflight, lifecycle, authFailures: deps.auth.failures };
 }

@@ -11,7 +11,7 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../protocol/errors.js';
+import { errors, type ApiError } from '../protocol/errors.js';
 
 /**
  * Node's request timeout for a bound of `bodyTimeoutMs` (PARLEY_BODY_TIMEOUT_MS).
@@ -59,7 +59,7 @@ export function clientErrorHandler(bodyTimeoutMs: number) {
         `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );
     }
-    // With the error: a request still being read sees the reason (http/errors.ts records a 408).
+    // With the error: a request still being read sees the reason (http/errors.ts maps it to the 408 the chat plugin records).
     socket.destroy(err);
   };
 }
@@ -67,10 +67,10 @@ export function clientErrorHandler(bodyTimeoutMs: number) {
 function clientError(code: string | undefined, bodyTimeoutMs: number): ApiError {
   switch (code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new ApiError(408, `The request did not fully arrive within ${bodyTimeoutMs} ms (PARLEY_BODY_TIMEOUT_MS); the connection is closed.`, 'invalid_request_error', 'request_timeout');
+      return errors.bodyTimedOut(bodyTimeoutMs);
     case 'HPE_HEADER_OVERFLOW':
-      return new ApiError(431, 'The request headers are larger than this server accepts.', 'invalid_request_error', 'request_header_fields_too_large');
+      return errors.headersTooLarge();
     default:
-      return new ApiError(400, 'The request is not valid HTTP/1.1.', 'invalid_request_error', 'bad_request');
+      return errors.notHttp();
   }
 }

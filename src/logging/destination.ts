@@ -12,7 +12,7 @@ import pino from 'pino';
 /** A write happens once this much is buffered... */
 export const LOG_BUFFER_BYTES = 4096;
 /** ...or this long after the previous flush, whichever comes first. */
-export const LOG_FLUSH_MS = 200;
+const LOG_FLUSH_MS = 200;
 
 export type LogDestination = ReturnType<typeof pino.destination>;
 

@@ -1,17 +1,25 @@
 /**
- * The chat request path, top to bottom once the body is authenticated and validated:
- * route → provider (targets in order, fallback reply last) → relay → record.
+ * The chat request path once the body is authenticated and validated: access → route →
+ * targets in order (failover) → fallback reply last. It knows no HTTP: it takes the canonical
+ * request, the context and an abort signal, and returns the canonical answer — a JSON
+ * completion or a stream of chunk payloads — or throws a catalogue error (protocol/errors.ts)
+ * before anything is sent. A client protocol's writer turns the answer into bytes.
  */
-import type { FastifyReply } from 'fastify';
 import type { Settings } from '../config/env.js';
-import { includeUsageOf, type ChatRequest } from '../protocol/chat.js';
-import { ApiError, echoed } from '../protocol/errors.js';
+import type { ChatRequest } from '../protocol/chat.js';
+import { errors, toApiError } from '../protocol/errors.js';
 import { assertJsonDepth } from '../protocol/json-depth.js';
 import { BuiltinProvider } from '../providers/builtin/index.js';
 import { UpstreamError, type ProviderRequest, type ProviderResponse } from '../providers/types.js';
 import type { Route, Router } from '../routing/router.js';
-import type { ChatContext } from './context.js';
-import { relayStream, SHUTDOWN } from './relay.js';
+import { noteFallback, noteRequest, noteTarget, type ChatContext } from './context.js';
+import { logAttemptFailure, type AttemptLog } from './attempt-log.js';
+
+/**
+ * The canonical answer: `body` is a completion's JSON text (relayed byte for byte), `events`
+ * the stream's `data` payloads as received, including the final "[DONE]".
+ */
+export type Answer = ProviderResponse;
 
 export interface ChatDeps {
   router: Router;
@@ -21,118 +29,54 @@ export interface ChatDeps {
 const fallbackSpeaker = new BuiltinProvider(0);
 
 export class ChatPipeline {
-  /** Requests in flight, so shutdown can end streams that outlive its grace period. */
-  private readonly inflight = new Set<AbortController>();
-
   constructor(private readonly deps: ChatDeps) {}
 
-  get activeRequests(): number {
-    return this.inflight.size;
-  }
-
-  /** Ends every request still running (shutdown's grace period is over). */
-  abortAll(): void {
-    for (const ac of this.inflight) ac.abort(SHUTDOWN);
-  }
-
   /**
-   * Answers one chat request on `reply`. Errors before the first byte are thrown as
-   * ApiError for the HTTP error handler; the caller records the context either way.
+   * Answers one chat request. `signal` aborts the upstream call (the client left, or shutdown
+   * ended the request); `log` is the request's logger, for failed upstream attempts.
    */
-  async handle(body: ChatRequest, ctx: ChatContext, reply: FastifyReply): Promise<void> {
-    ctx.requestedModel = body.model;
-    ctx.stream = body.stream === true;
-    // Vapi's fields were taken off the body before validation (http/app.ts); its requests use the allow-list.
-    const vapi = ctx.vapi !== null;
+  async run(body: ChatRequest, ctx: ChatContext, signal: AbortSignal, log: AttemptLog): Promise<Answer> {
+    noteRequest(ctx, body);
     const allowed = ctx.principal?.allowedModels;
-    if (allowed && !allowed.includes(body.model)) {
-      throw new ApiError(403, `This API key may not use the model \`${echoed(body.model)}\`.`, 'permission_error', 'model_not_allowed', 'model');
-    }
+    if (allowed && !allowed.includes(body.model)) throw errors.modelNotAllowed(body.model);
     // Before any provider recurses over the body (JSON.stringify for the upstream).
     assertJsonDepth(body);
     const route = this.deps.router.resolve(body.model);
     const policy = this.deps.settings.upstreamFields;
-    const ac = new AbortController();
-    const res = reply.raw;
-    // The client leaving aborts the upstream at once: tokens cost money.
-    const onClose = () => {
-      if (!res.writableFinished) ac.abort(new Error('client disconnected'));
+    const call: Omit<ProviderRequest, 'upstreamModel'> = {
+      request: body,
+      stream: ctx.stream,
+      // Vapi's fields were taken off the body before validation; its requests use the allow-list.
+      allowlistOnly: policy === 'allowlist' || (policy === 'auto' && ctx.vapi !== null),
+      signal,
+      requestId: ctx.requestId,
     };
-    res.once('close', onClose);
-    this.inflight.add(ac);
-    try {
-      const call: Omit<ProviderRequest, 'upstreamModel'> = {
-        request: body,
-        stream: ctx.stream,
-        allowlistOnly: policy === 'allowlist' || (policy === 'auto' && vapi),
-        signal: ac.signal,
-        requestId: ctx.requestId,
-      };
-      const answer = await this.callTargets(route, call, ctx);
-      if (answer.kind === 'json') {
-        ctx.usage = answer.usage ?? null;
-        ctx.status = 200;
-        reply.header('content-type', 'application/json').send(answer.body);
-        return;
-      }
-      reply.hijack();
-      try {
-        await relayStream(res, answer.events, ctx, { includeUsage: includeUsageOf(body), signal: ac.signal });
-      } catch (err) {
-        // Failed before the first chunk: nothing was sent, so answer with the HTTP status.
-        if (res.headersSent) throw err;
-        const e = asApiError(err);
-        ctx.status = e.status;
-        ctx.errorType = e.type;
-        res.writeHead(e.status, { ...errorHeaders(e), 'content-type': 'application/json', 'x-request-id': ctx.requestId });
-        res.end(e.toJson());
-      }
-    } catch (err) {
-      if (ac.signal.aborted && ac.signal.reason !== SHUTDOWN) {
-        ctx.clientAborted = true;
-        ctx.status ||= 499;
-        return;
-      }
-      throw err;
-    } finally {
-      res.off('close', onClose);
-      this.inflight.delete(ac);
-    }
+    return this.callTargets(route, call, ctx, log);
   }
 
   /** Tries each target in order; a retryable failure before the first byte moves on to the next. */
-  private async callTargets(route: Route, call: Omit<ProviderRequest, 'upstreamModel'>, ctx: ChatContext): Promise<ProviderResponse> {
+  private async callTargets(route: Route, call: Omit<ProviderRequest, 'upstreamModel'>, ctx: ChatContext, log: AttemptLog): Promise<Answer> {
     let lastError: unknown;
-    for (const target of route.targets) {
-      ctx.provider = target.provider.id;
-      ctx.upstreamModel = target.model;
+    const targets = route.targets;
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!;
+      noteTarget(ctx, target.provider.id, target.model);
       try {
         return await target.provider.chat({ ...call, upstreamModel: target.model });
       } catch (err) {
         if (call.signal.aborted) throw err;
         lastError = err;
-        if (!(err instanceof UpstreamError) || !err.retryable) break;
+        const retryable = err instanceof UpstreamError && err.retryable;
+        const next = retryable ? targets[i + 1] : undefined;
+        logAttemptFailure(log, err, target.provider.id, target.model, next ? `${next.provider.id}/${next.model}` : route.fallbackReply ? 'fallback reply' : undefined);
+        if (!retryable) break;
       }
     }
     if (route.fallbackReply && !call.signal.aborted) {
       // Better a short sentence than dead air on a live call; still recorded as a failure.
-      const e = asApiError(lastError);
-      ctx.fallback = true;
-      ctx.errorType = e.type;
+      noteFallback(ctx, toApiError(lastError));
       return fallbackSpeaker.answer({ ...call, upstreamModel: route.model }, route.fallbackReply);
     }
     throw lastError;
   }
-}
-
-/** Headers an error carries to the client (an upstream's retry-after and x-ratelimit-*), if any. */
-export function errorHeaders(e: ApiError): Record<string, string | string[]> | undefined {
-  return e instanceof UpstreamError ? e.headers : undefined;
-}
-
-export function asApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  const e = err as { type?: string; code?: string; message?: string };
-  if (err === SHUTDOWN) return new ApiError(503, SHUTDOWN.message, 'service_unavailable', 'shutting_down');
-  return new ApiError(500, 'The server had an error while processing your request.', 'server_error', e?.code ?? null);
 }

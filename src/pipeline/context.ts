@@ -1,38 +1,35 @@
 /**
  * What Parley knows about one chat request as it moves through the pipeline; it becomes
  * the request's log line and its usage record when the request ends.
+ *
+ * The context is the usage record under construction (usage/record.ts is the one shape):
+ * its fields are the record's, less those computed when it ends. It changes only through the
+ * named updates below, so what each step contributes to the record is written once.
  */
 import type { Principal } from '../auth/keys.js';
 import type { Usage } from '../protocol/chat.js';
+import type { ApiError } from '../protocol/errors.js';
 import type { RequestRecord, VapiCallContext } from '../usage/record.js';
 
-export interface ChatContext {
-  requestId: string;
+/** Fields of the record that are computed when the request ends, not gathered along the way. */
+type Computed = 'keyId' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'durationMs' | 'createdAt';
+
+export interface ChatContext extends Omit<RequestRecord, Computed> {
   /** performance.now() when the request arrived. */
-  start: number;
-  route: 'openai' | 'vapi';
+  readonly start: number;
   principal: Principal | null;
-  requestedModel: string | null;
-  provider: string | null;
-  upstreamModel: string | null;
-  stream: boolean;
-  status: number;
-  errorType: string | null;
+  /** The upstream's usage object, unchecked (tokenCount checks it when the record is made). */
   usage: Usage | null;
-  ttftMs: number | null;
-  clientAborted: boolean;
-  fallback: boolean;
-  vapi: VapiCallContext | null;
   /** Set once the record has been written, so every request yields exactly one. */
   recorded: boolean;
 }
 
-export function newContext(requestId: string, route: 'openai' | 'vapi', start: number): ChatContext {
+export function newContext(requestId: string, route: RequestRecord['route'], start: number, principal: Principal | null = null): ChatContext {
   return {
     requestId,
     start,
     route,
-    principal: null,
+    principal,
     requestedModel: null,
     provider: null,
     upstreamModel: null,
@@ -46,6 +43,62 @@ export function newContext(requestId: string, route: 'openai' | 'vapi', start: n
     vapi: null,
     recorded: false,
   };
+}
+
+// The named updates: each step of a request says what it learned, in one call.
+
+/** What the client asked for. `body` may be unvalidated (an error before validation): only a string model counts. */
+export function noteRequest(ctx: ChatContext, body: unknown): void {
+  const b = body as { model?: unknown; stream?: unknown } | undefined;
+  ctx.requestedModel = typeof b?.model === 'string' ? b.model : null;
+  ctx.stream = b?.stream === true;
+}
+
+/** A Vapi request: recorded on the Vapi route, with what it says about the call. */
+export function noteVapiCall(ctx: ChatContext, call: VapiCallContext): void {
+  ctx.route = 'vapi';
+  ctx.vapi = call;
+}
+
+/** The target being tried (each failover attempt overwrites the one before). */
+export function noteTarget(ctx: ChatContext, provider: string, upstreamModel: string): void {
+  ctx.provider = provider;
+  ctx.upstreamModel = upstreamModel;
+}
+
+/** A JSON answer was sent. */
+export function noteCompleted(ctx: ChatContext, usage: Usage | null | undefined): void {
+  ctx.status = 200;
+  ctx.usage = usage ?? null;
+}
+
+/** A stream's usage chunk (the last one wins). */
+export function noteUsage(ctx: ChatContext, usage: Usage): void {
+  ctx.usage = usage;
+}
+
+/** The first stream byte is about to leave: the status is settled and time-to-first-token measured. */
+export function noteFirstByte(ctx: ChatContext): void {
+  ctx.status = 200;
+  ctx.ttftMs = Math.round((performance.now() - ctx.start) * 1000) / 1000;
+}
+
+/** The request failed: before the first byte `status` is the error's; after it, it stays 200. */
+export function noteFailure(ctx: ChatContext, e: Pick<ApiError, 'status' | 'type'>, statusToo = true): void {
+  if (statusToo) ctx.status = e.status;
+  ctx.errorType = e.type;
+}
+
+/** Every target failed and the fallback sentence was served instead (still a failure, of `e`'s type). */
+export function noteFallback(ctx: ChatContext, e: Pick<ApiError, 'type'>): void {
+  ctx.fallback = true;
+  ctx.errorType = e.type;
+}
+
+/** The client left before the answer was complete (499 if nothing had been sent). */
+export function noteClientAbort(ctx: ChatContext): void {
+  ctx.clientAborted = true;
+  ctx.status ||= 499;
 }
 
 /** PostgreSQL's INTEGER: the largest token count a record column holds. */

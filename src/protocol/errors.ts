@@ -42,8 +42,91 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Parley is shutting down: a request that arrives now is refused, and a stream still open when
+ * the grace period ends is cut with this as its abort reason (the client gets an error event).
+ * A class, so the reason is told apart from a client disconnect by `instanceof`.
+ */
+export class ShuttingDownError extends ApiError {
+  constructor(message: string) {
+    super(503, message, 'service_unavailable', 'shutting_down');
+  }
+}
+
+const INVALID_JSON =
+  "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)";
+
+/**
+ * Every error Parley raises itself, by name (in the spirit of Fastify's FST_ERR_*): one place
+ * holds the status, type, code and wording, so two routes can't word the same failure twice.
+ * Upstream failures are UpstreamError (providers/), built where the upstream's answer is read.
+ */
+export const errors = {
+  // Authentication (401): auth/keys.ts, vapi/credential.ts.
+  missingApiKey: () =>
+    new ApiError(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", 'authentication_error', 'missing_api_key'),
+  invalidApiKey: () => new ApiError(401, 'Incorrect API key provided.', 'authentication_error', 'invalid_api_key'),
+  revokedApiKey: () => new ApiError(401, 'This API key has been revoked; ask the administrator for a new one.', 'authentication_error', 'api_key_revoked'),
+  expiredApiKey: () => new ApiError(401, 'This API key has expired; ask the administrator for a new one.', 'authentication_error', 'api_key_expired'),
+  apiKeyRequired: (why: string) =>
+    new ApiError(
+      401,
+      `Parley has no API key configured, so it answers only requests made directly on its own machine; this one is not (${why}), as with a tunnel such as ngrok or cloudflared or a reverse proxy. ` +
+        'Set PARLEY_API_KEYS (or create a database key, see docs/data.md) and send the key as "Authorization: Bearer <key>".',
+      'authentication_error',
+      'api_key_required',
+    ),
+  vapiNoCredential: (placeholder: string) =>
+    new ApiError(
+      401,
+      `Vapi sent no credential ("Bearer ${placeholder}"): the assistant's Custom LLM has no credential. ` +
+        'Create one holding your Parley key — Vapi dashboard → Provider Credentials → Custom LLM, or POST https://api.vapi.ai/credential ' +
+        'with {"provider": "custom-llm", "apiKey": "<your Parley key>"} — and Vapi sends it as "Authorization: Bearer <key>".',
+      'authentication_error',
+      'vapi_no_credential',
+    ),
+  // The request (4xx).
+  modelNotAllowed: (model: string) => new ApiError(403, `This API key may not use the model \`${echoed(model)}\`.`, 'permission_error', 'model_not_allowed', 'model'),
+  modelNotFound: (model: string) => new ApiError(404, `The model \`${echoed(model)}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model'),
+  unknownUrl: (method: string, path: string) => new ApiError(404, `Unknown request URL: ${method} ${echoed(path)}. Please check the URL for typos.`, 'invalid_request_error', 'unknown_url'),
+  jsonTooDeep: (param: string, limit: number) =>
+    new ApiError(400, `Invalid '${param}': the request nests objects and arrays deeper than ${limit} levels, the most Parley accepts.`, 'invalid_request_error', 'json_too_deep', param),
+  invalidParameter: (message: string, code: string, param: string | null) => new ApiError(400, message, 'invalid_request_error', code, param),
+  invalidJson: () => new ApiError(400, INVALID_JSON, 'invalid_request_error', 'invalid_json'),
+  emptyBody: () => new ApiError(400, 'The request body is empty; send a JSON object.', 'invalid_request_error', 'invalid_json'),
+  bodyTooLarge: () => new ApiError(413, 'The request body is larger than this server accepts.', 'invalid_request_error', 'request_too_large'),
+  unsupportedMediaType: (contentType: string) =>
+    new ApiError(415, `Unsupported Content-Type ${JSON.stringify(echoed(contentType))}: send application/json.`, 'invalid_request_error', 'unsupported_media_type'),
+  /** Another 4xx Fastify raised (its own code and message, which name no client value at length). */
+  badRequest: (status: number, message: string, code: string | null) => new ApiError(status, message, 'invalid_request_error', code),
+  // Receiving the request (http/client-errors.ts).
+  bodyTimedOut: (ms?: number) =>
+    new ApiError(
+      408,
+      ms === undefined ? 'The request did not fully arrive in time (PARLEY_BODY_TIMEOUT_MS).' : `The request did not fully arrive within ${ms} ms (PARLEY_BODY_TIMEOUT_MS); the connection is closed.`,
+      'invalid_request_error',
+      'request_timeout',
+    ),
+  headersTooLarge: () => new ApiError(431, 'The request headers are larger than this server accepts.', 'invalid_request_error', 'request_header_fields_too_large'),
+  notHttp: () => new ApiError(400, 'The request is not valid HTTP/1.1.', 'invalid_request_error', 'bad_request'),
+  /**
+   * The client closed its connection while its body was still arriving (an abandoned upload):
+   * recorded as a client abort (499, as nginx logs it), never sent.
+   */
+  clientClosed: () => new ApiError(499, 'The client closed the connection before its request arrived.', 'invalid_request_error', 'client_closed_request'),
+  // Parley itself (5xx).
+  shuttingDown: () => new ShuttingDownError('Parley is shutting down; retry on another instance.'),
+  streamShutDown: () => new ShuttingDownError('Parley is shutting down; the stream was ended before it finished.'),
+  internal: () => new ApiError(500, 'The server had an error while processing your request.', 'server_error', null),
+};
+
+/** Anything thrown, as the error the client gets: an ApiError as it is, anything else a 500 that reveals nothing. */
+export function toApiError(err: unknown): ApiError {
+  return err instanceof ApiError ? err : errors.internal();
+}
+
 /** Longest client-supplied value an error message repeats: a 10 MB model name must not come back as a 10 MB error. */
-export const MAX_ECHOED_CHARS = 256;
+const MAX_ECHOED_CHARS = 256;
 
 /** A client-supplied value as an error message quotes it, cut to MAX_ECHOED_CHARS with an ellipsis. */
 export function echoed(value: unknown): string {
@@ -59,7 +142,7 @@ export function errorBody(message: string, type: ErrorType, code: string | null 
  * "/messages/0/content" → "messages.[0].content", as OpenAI writes `param`. A number is an
  * index only where the body has an array (logit_bias's keys are numbers too: "logit_bias.50256").
  */
-export function paramFromPointer(pointer: string, body?: unknown): string | null {
+function paramFromPointer(pointer: string, body?: unknown): string | null {
   if (!pointer) return null;
   let cur = body;
   return pointer
@@ -103,7 +186,7 @@ const VAGUENESS: Record<string, number> = { oneOf: 2, anyOf: 2, type: 1 };
  * limit the value broke (`stop` with five items: maxItems) says more than the type another
  * branch wanted (a string), which says more than "no branch matched".
  */
-export function pickAjvError(errors: ErrorObject[]): ErrorObject {
+function pickAjvError(errors: ErrorObject[]): ErrorObject {
   let best = errors[0]!;
   const depth = (e: ErrorObject) =>
     e.instancePath.split('/').length + (e.keyword === 'required' || e.keyword === 'additionalProperties' ? 1 : 0);
@@ -124,8 +207,8 @@ function numberKind(e: VerboseError): 'integer' | 'decimal' {
 }
 
 /** Turns an Ajv validation failure of the request body into OpenAI's 400, worded and coded as OpenAI words them. */
-export function validationError(errors: ErrorObject[], body: unknown): ApiError {
-  const e = pickAjvError(errors) as VerboseError;
+export function validationError(ajvErrors: ErrorObject[], body: unknown): ApiError {
+  const e = pickAjvError(ajvErrors) as VerboseError;
   let pointer = e.instancePath;
   let message: string;
   let code = 'invalid_value';
@@ -196,5 +279,5 @@ export function validationError(errors: ErrorObject[], body: unknown): ApiError 
     default:
       message = `Invalid '${name()}': ${e.message ?? 'invalid value'}.`;
   }
-  return new ApiError(400, message, 'invalid_request_error', code, param());
+  return errors.invalidParameter(message, code, param());
 }

@@ -9,7 +9,7 @@
  * and where it was crossed. Real requests stay far below it: a JSON schema at OpenAI's
  * own nesting limit is about 30 levels deep.
  */
-import { ApiError } from './errors.js';
+import { errors } from './errors.js';
 
 export const MAX_JSON_DEPTH = 100;
 
@@ -52,11 +52,5 @@ export function assertJsonDepth(body: object, limit = MAX_JSON_DEPTH): void {
     .reverse()
     .map((k) => (typeof k === 'number' ? `[${k}]` : k))
     .join('.');
-  throw new ApiError(
-    400,
-    `Invalid '${param}': the request nests objects and arrays deeper than ${limit} levels, the most Parley accepts.`,
-    'invalid_request_error',
-    'json_too_deep',
-    param,
-  );
+  throw errors.jsonTooDeep(param, limit);
 }

@@ -9,7 +9,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { KeySource, Principal } from '../auth/keys.js';
+import type { KeySource, KeyVerdict, Principal } from '../auth/keys.js';
 import { hashKey } from '../auth/keys.js';
 import type { ApiKey, PrismaClient } from '../generated/prisma/client.js';
 
@@ -39,6 +39,8 @@ export class DbKeys implements KeySource {
   private used = new Set<string>();
   /** Hashes revoked through this process: a refresh that read the table just before can't revive them. */
   private revokedHere = new Set<string>();
+  /** Hashes of revoked keys (read from the table, and revoked here), so their 401 can say so. */
+  private revoked = new Set<string>();
   private timer?: NodeJS.Timeout;
   private refreshing: Promise<void> | null = null;
   private failing = false;
@@ -68,10 +70,11 @@ export class DbKeys implements KeySource {
     return this.anyKeys;
   }
 
-  verify(_secret: string, hash: Buffer): Principal | null {
-    const hit = this.active.get(hash.toString('hex'));
-    if (!hit || !timingSafeEqual(hit.hash, hash)) return null;
-    if (hit.expiresAt && hit.expiresAt.getTime() <= Date.now()) return null;
+  verify(_secret: string, hash: Buffer): KeyVerdict {
+    const hex = hash.toString('hex');
+    const hit = this.active.get(hex);
+    if (!hit || !timingSafeEqual(hit.hash, hash)) return this.revoked.has(hex) ? { refused: 'revoked' } : null;
+    if (hit.expiresAt && hit.expiresAt.getTime() <= Date.now()) return { refused: 'expired' };
     this.used.add(hit.id);
     return hit.principal;
   }
@@ -96,12 +99,17 @@ export class DbKeys implements KeySource {
 
   private async load(): Promise<void> {
     const [rows, total] = await Promise.all([
-      this.prisma.apiKey.findMany({ where: { revokedAt: null }, select: { id: true, hash: true, expiresAt: true, allowedModels: true } }),
+      this.prisma.apiKey.findMany({ select: { id: true, hash: true, expiresAt: true, allowedModels: true, revokedAt: true } }),
       this.prisma.apiKey.count(),
     ]);
     const next = new Map<string, ActiveKey>();
-    for (const r of rows) if (!this.revokedHere.has(r.hash)) next.set(r.hash, toActive(r));
+    const revoked = new Set(this.revokedHere);
+    for (const r of rows) {
+      if (r.revokedAt !== null || this.revokedHere.has(r.hash)) revoked.add(r.hash);
+      else next.set(r.hash, toActive(r));
+    }
     this.active = next;
+    this.revoked = revoked;
     this.anyKeys = total > 0;
     this.loads++;
   }
@@ -141,6 +149,7 @@ export class DbKeys implements KeySource {
     if (!existing) return null;
     const key = existing.revokedAt ? existing : await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
     this.revokedHere.add(key.hash);
+    this.revoked.add(key.hash);
     this.active.delete(key.hash);
     return key;
   }

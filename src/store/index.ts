@@ -1,14 +1,11 @@
 /**
  * Persistence for Parley: opens the database, applies pending migrations, writes the usage
- * records an earlier shutdown saved to a file, loads the database keys, starts the usage
- * writer, and hands createParley what it plugs in (key source, usage sink, the GraphQL
- * routes, and what to close on shutdown).
+ * records an earlier shutdown saved to a file, loads the database keys and starts the usage
+ * writer. What it opens (key source, usage sink, database) is wired into the server by the
+ * composition root, server.ts: the store imports neither the server nor GraphQL.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { Authenticator, StaticKeys } from '../auth/keys.js';
 import type { Settings } from '../config/env.js';
-import { graphqlPlugin } from '../graphql/plugin.js';
-import type { ParleyOptions } from '../server.js';
 import { openDatabase, type Database } from './database.js';
 import { DbKeys } from './db-keys.js';
 import { migrate } from './migrate.js';
@@ -84,16 +81,4 @@ async function within(step: Promise<void>, ms: number, what: string, log: Fastif
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** The createParley options that plug the store in. */
-export function storeOptions(store: Store, settings: Settings): Pick<ParleyOptions, 'keySources' | 'usage' | 'plugins' | 'onClose'> {
-  // The same key sources createParley authenticates chat requests with.
-  const auth = new Authenticator([new StaticKeys(settings.apiKeys), store.keys]);
-  return {
-    keySources: [store.keys],
-    usage: store.usage,
-    plugins: [graphqlPlugin({ prisma: store.db.prisma, pool: store.db.pool, keys: store.keys, auth, adminKey: settings.adminKey, bodyLimitBytes: settings.graphqlBodyLimitBytes, maxTokens: settings.graphqlMaxTokens })],
-    onClose: () => store.close(),
-  };
 }

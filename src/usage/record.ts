@@ -1,6 +1,8 @@
 /**
  * One usage record per chat request, whatever its outcome: the shape the persistence
- * layer stores as a RequestLog row. Prompt and completion text are never part of it.
+ * layer stores as a RequestLog row, and the one shape of Parley's request bookkeeping — the
+ * chat context (pipeline/context.ts) is this record under construction, derived from this
+ * type. Prompt and completion text are never part of it.
  */
 export interface VapiCallContext {
   callId?: string;
@@ -24,7 +26,7 @@ export interface RequestRecord {
   promptTokens: number | null;
   completionTokens: number | null;
   totalTokens: number | null;
-  /** Milliseconds from request start to the first content chunk sent (streams only). */
+  /** Milliseconds from request start to the first chunk sent (streams only). */
   ttftMs: number | null;
   durationMs: number;
   /** The client left before the response was complete. */

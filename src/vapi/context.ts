@@ -10,7 +10,7 @@
 import type { VapiCallContext } from '../usage/record.js';
 
 /** Vapi's own top-level fields (the rest of a Vapi body is OpenAI's, or destructured metadata). */
-export const VAPI_FIELDS: ReadonlySet<string> = new Set(['call', 'phoneNumber', 'customer', 'metadata', 'assistant']);
+const VAPI_FIELDS: ReadonlySet<string> = new Set(['call', 'phoneNumber', 'customer', 'metadata', 'assistant']);
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);

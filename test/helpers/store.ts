@@ -11,7 +11,7 @@ import pino from 'pino';
 import { after, before } from 'node:test';
 import { readSettings, type Settings } from '../../src/config/env.js';
 import { createParley, type Parley } from '../../src/server.js';
-import { openStore, storeOptions, type Store } from '../../src/store/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
 
 export interface Backend {
   name: 'pglite' | 'postgres';
@@ -130,7 +130,7 @@ export async function startStoreParley(env: Record<string, string>): Promise<Sto
   const settings = testSettings(env);
   const { log, lines } = captureLogger();
   const store = await openStore(settings, log);
-  const parley = await createParley({ settings, ...storeOptions(store, settings) });
+  const parley = await createParley({ settings, store });
   const url = await parley.listen();
   return { url, parley, store, settings, logs: lines, close: () => parley.shutdown() };
 }

@@ -1,14 +1,34 @@
 /**
- * POST /v1/chat/completions, and POST /chat/completions for clients (Vapi) whose base URL
- * is Parley's root. Both run the same pipeline; the body is validated against the
- * official CreateChatCompletionRequest schema before the handler runs.
+ * The chat plugin: POST /v1/chat/completions, and POST /chat/completions for clients (Vapi)
+ * whose base URL is Parley's root. Both run the same pipeline; the body is validated against
+ * the official CreateChatCompletionRequest schema before the handler runs.
+ *
+ * Everything only chat requests need lives here, encapsulated (registered without
+ * fastify-plugin): the per-request context, Vapi's fields taken off the body, the error
+ * handler that records a failed request, and the requests in flight that shutdown may end.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ChatRequest } from '../../protocol/chat.js';
+import type { ChatPipeline } from '../../pipeline/chat.js';
+import { newContext, noteClientAbort, noteFailure, noteRequest, noteVapiCall, type ChatContext } from '../../pipeline/context.js';
+import { includeUsageOf, type ChatRequest } from '../../protocol/chat.js';
+import { ApiError, ShuttingDownError, toApiError } from '../../protocol/errors.js';
 import { ref } from '../../protocol/schemas.js';
-import { asApiError, errorHeaders, type ChatPipeline } from '../../pipeline/chat.js';
-import { sendApiError } from '../errors.js';
-import type { ChatRecorder } from '../record.js';
+import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../../vapi/context.js';
+import { Inflight } from '../chat/inflight.js';
+import type { ChatRecorder } from '../chat/record.js';
+import { writeAnswer } from '../chat/writer.js';
+import { fromFastifyError, sendApiError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The chat request's context (the chat routes only; null elsewhere). */
+    chat: ChatContext | null;
+  }
+  interface FastifyContextConfig {
+    /** Set on the chat routes: which route the usage record names. */
+    chat?: 'openai' | 'vapi';
+  }
+}
 
 const jsonStringify = () => (data: unknown) => JSON.stringify(data);
 
@@ -47,7 +67,52 @@ export const chatRouteSchema = {
   },
 };
 
-export function chatRoutes(app: FastifyInstance, pipeline: ChatPipeline, recorder: ChatRecorder): void {
+export interface ChatRouteDeps {
+  pipeline: ChatPipeline;
+  recorder: ChatRecorder;
+  /** Requests in flight, so shutdown can end streams that outlive its grace period. */
+  inflight: Inflight;
+}
+
+/** Abort reason when the client's connection closes before the answer was written. */
+const CLIENT_LEFT = new Error('client disconnected');
+
+export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inflight }: ChatRouteDeps): Promise<void> {
+  app.decorateRequest('chat', null);
+
+  // After the app's onRequest hook has authenticated the request (a refused one never gets here).
+  // Callback-style hooks: no promise per request for work that is synchronous.
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.chat = contextOf(request);
+    done();
+  });
+
+  // Vapi's own fields (call, customer, metadata of any shape, …) are taken off the body before
+  // the OpenAI schema sees it: they are facts about the call, not OpenAI parameters.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const ctx = request.chat;
+    if (ctx && isVapiRequest(request.body)) {
+      noteVapiCall(ctx, vapiContextOf(request.body));
+      request.body = withoutVapiFields(request.body);
+    }
+    done();
+  });
+
+  // A chat request that fails before its handler (refused at shutdown, bad body, client gone
+  // mid-upload) is still recorded, when it was authenticated.
+  app.setErrorHandler((err, request, reply) => {
+    const e = fromFastifyError(err, request);
+    if (e.status >= 500) request.log.error({ err }, 'unhandled error');
+    const ctx = request.chat ?? (request.principal ? (request.chat = contextOf(request)) : null);
+    if (ctx) {
+      noteRequest(ctx, request.body);
+      if (e.code === 'client_closed_request') noteClientAbort(ctx);
+      else noteFailure(ctx, e);
+      recorder.finish(request, ctx);
+    }
+    return sendApiError(reply, e);
+  });
+
   for (const url of ['/v1/chat/completions', '/chat/completions']) {
     app.post<{ Body: ChatRequest }>(
       url,
@@ -55,28 +120,45 @@ export function chatRoutes(app: FastifyInstance, pipeline: ChatPipeline, recorde
         schema: { ...chatRouteSchema, ...(url === '/chat/completions' ? { summary: 'Create a chat completion (root path, as Vapi calls it)' } : {}) },
         // The response schemas document the API; bodies are sent as JSON text already.
         serializerCompiler: jsonStringify,
-        config: { chat: url === '/chat/completions' ? 'vapi' : 'openai' },
+        config: { chat: url === '/chat/completions' ? 'vapi' : 'openai', auth: true },
       },
       async (request, reply) => {
         const ctx = request.chat!;
+        const res = reply.raw;
+        const ac = new AbortController();
+        // The client leaving aborts the upstream at once: tokens cost money.
+        const onClose = () => {
+          if (!res.writableFinished) ac.abort(CLIENT_LEFT);
+        };
+        res.once('close', onClose);
+        inflight.add(ac);
         try {
-          await pipeline.handle(request.body, ctx, reply);
+          const answer = await pipeline.run(request.body, ctx, ac.signal, request.log);
+          await writeAnswer(reply, answer, ctx, { includeUsage: includeUsageOf(request.body), signal: ac.signal, log: request.log });
         } catch (err) {
-          const e = asApiError(err);
-          if (e.status >= 500 && !(err as { status?: number }).status) request.log.error({ err }, 'chat request failed');
-          ctx.status = e.status;
-          ctx.errorType = e.type;
-          if (!reply.sent && !reply.raw.headersSent) {
-            // An upstream 429's retry-after and x-ratelimit-* go with it; a target that answered after it sends none.
-            const headers = errorHeaders(e);
-            if (headers) reply.headers(headers);
-            sendApiError(reply, e);
+          const reason: unknown = ac.signal.reason;
+          if (ac.signal.aborted && !(reason instanceof ShuttingDownError)) {
+            // Nobody is left to answer.
+            noteClientAbort(ctx);
+            if (!reply.sent) reply.hijack();
+            if (!res.destroyed) res.destroy();
+          } else {
+            const e = toApiError(reason instanceof ShuttingDownError ? reason : err);
+            if (!(err instanceof ApiError)) request.log.error({ err }, 'chat request failed');
+            noteFailure(ctx, e);
+            if (!reply.sent && !res.headersSent) sendApiError(reply, e);
           }
         } finally {
+          res.off('close', onClose);
+          inflight.delete(ac);
           recorder.finish(request, ctx);
         }
         return reply;
       },
     );
   }
+}
+
+function contextOf(request: { id: string; principal: ChatContext['principal']; routeOptions: { config: { chat?: 'openai' | 'vapi' } } }): ChatContext {
+  return newContext(request.id, request.routeOptions.config.chat ?? 'openai', performance.now(), request.principal);
 }

@@ -4,17 +4,18 @@
  * Parley the moment it arrives (Node's HTTP server disables Nagle).
  */
 import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
-import type { ErrorBody } from '../protocol/errors.js';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ErrorBody } from '../../protocol/errors.js';
 
-export function startSse(res: ServerResponse, requestId: string): void {
+/** Starts the stream; `headers` are those already set for the response (x-request-id, CORS). */
+export function startSse(res: ServerResponse, headers: OutgoingHttpHeaders): void {
   res.writeHead(200, {
+    ...headers,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',
     // Tells nginx-style proxies in front of Parley not to buffer the stream.
     'x-accel-buffering': 'no',
-    'x-request-id': requestId,
   });
 }
 

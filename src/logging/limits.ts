@@ -5,7 +5,7 @@
  *
  * Three layers, cheapest first:
  * - values Parley logs on every request that a client or upstream chose are cut to
- *   MAX_LOGGED_CHARS where they are logged (`capped`, http/record.ts): a length comparison each;
+ *   MAX_LOGGED_CHARS where they are logged (`capped`, http/chat/record.ts): a length comparison each;
  * - the `err` serializer cuts an error's message and stack (errors are rare; upstream and
  *   database errors can quote what they were sent);
  * - every line is checked once more as it is written (`capLine`): one length comparison per
