@@ -10,6 +10,8 @@ export interface Settings {
   port: number;
   host: string;
   logLevel: string;
+  /** How log lines look: JSON, or pino-pretty's human-readable lines; "auto" picks pretty when stdout is a terminal. */
+  logFormat: 'auto' | 'json' | 'pretty';
   dataDir: string;
   configFile?: string;
   /** Upstream OpenAI (or compatible) account given by environment variables. */
@@ -118,6 +120,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     port,
     host: env.HOST || '127.0.0.1',
     logLevel: level,
+    logFormat: oneOf(env, 'LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto'),
     dataDir: resolve(env.PARLEY_DATA_DIR || './data'),
     configFile: env.PARLEY_CONFIG || undefined,
     openaiApiKey: env.OPENAI_API_KEY || undefined,

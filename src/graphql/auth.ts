@@ -15,12 +15,15 @@ export interface Caller {
   admin: boolean;
   /** Why principal is null. */
   problem?: 'missing' | 'invalid';
-  /** The authenticator's own explanation when it refused for another reason (open mode through a tunnel, Vapi's placeholder). */
-  refusal?: string;
+  /**
+   * The authenticator's own explanation when it refused for another reason (a revoked or
+   * expired key, open mode through a tunnel, Vapi's placeholder), with its code on the chat routes.
+   */
+  refusal?: { message: string; reason: string };
 }
 
 /** Refusals whose message says more than "missing" or "wrong key" would. */
-const EXPLAINED = new Set(['api_key_required', 'vapi_no_credential']);
+const EXPLAINED = new Set(['api_key_revoked', 'api_key_expired', 'api_key_required', 'vapi_no_credential']);
 
 /** The same rules as the chat routes, open mode's locality check included (hence the whole request). */
 export async function identify(request: AuthRequest, auth: Authenticator, adminHash: Buffer | undefined): Promise<Caller> {
@@ -29,16 +32,16 @@ export async function identify(request: AuthRequest, auth: Authenticator, adminH
   try {
     return { principal: await auth.authenticate(request), admin: false };
   } catch (err) {
-    const refusal = err instanceof ApiError && err.code !== null && EXPLAINED.has(err.code) ? err.message : undefined;
+    const refusal = err instanceof ApiError && err.code !== null && EXPLAINED.has(err.code) ? { message: err.message, reason: err.code } : undefined;
     return { principal: null, admin: false, problem: secret ? 'invalid' : 'missing', refusal };
   }
 }
 
 const unauthenticated = (c: Caller) =>
-  gqlError(
-    'UNAUTHENTICATED',
-    c.refusal ?? (c.problem === 'invalid' ? 'Incorrect API key provided.' : 'An API key is required: send it as "Authorization: Bearer <key>".'),
-  );
+  c.refusal
+    ? // `reason`: the code the chat routes answer with (api_key_revoked, …), for programs.
+      gqlError('UNAUTHENTICATED', c.refusal.message, { reason: c.refusal.reason })
+    : gqlError('UNAUTHENTICATED', c.problem === 'invalid' ? 'Incorrect API key provided.' : 'An API key is required: send it as "Authorization: Bearer <key>".');
 
 export function requireKey(c: Caller): Principal {
   if (!c.principal) throw unauthenticated(c);

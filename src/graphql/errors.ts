@@ -102,8 +102,8 @@ function sanitize(err: GraphQLError, ctx: MercuriusContext): Sanitized {
   const problem = databaseProblem(original);
   const log = ctx.reply.log;
   const replace = (code: ErrorCode, message: string) => ({ errors: [new GraphQLError(message, { nodes: err.nodes, path: err.path, extensions: { code } })] });
+  // A value the database refuses is the client's (logged with the other client errors, logClientErrors).
   if (problem === 'invalid') {
-    log.warn({ err: original, path: err.path }, 'graphql: the database refused a value');
     return replace('BAD_USER_INPUT', 'An argument holds a value the database cannot store (for example a NUL character).');
   }
   if (problem === 'unavailable') {
@@ -116,21 +116,44 @@ function sanitize(err: GraphQLError, ctx: MercuriusContext): Sanitized {
 
 type Execution = Parameters<typeof mercurius.defaultErrorFormatter>[0];
 
-/** mercurius errorFormatter: sanitized errors, each with a code; refused requests keep their 4xx; nothing becomes a 5xx. */
+/** Codes that mean Parley failed, not the client (logged where they are made, in sanitize). */
+const SERVER_CODES = new Set<unknown>(['INTERNAL_SERVER_ERROR', 'SERVICE_UNAVAILABLE']);
+
+/**
+ * A client's mistakes (validation, syntax, bad input, forbidden, not found) are not Parley's:
+ * one info line per request with their codes, no stack, no message (it may quote the
+ * client's values). Refusals for the key get none: the Authenticator counts and summarises
+ * them (auth/failures.ts), as on the chat routes.
+ */
+function logClientErrors(errors: GraphQLError[], status: number | undefined, ctx: MercuriusContext): void {
+  let codes: unknown[] | undefined;
+  for (const e of errors) {
+    const code = e.extensions.code;
+    if (SERVER_CODES.has(code) || code === 'UNAUTHENTICATED') continue;
+    (codes ??= []).push(code ?? null);
+  }
+  if (codes) ctx.reply.log.info({ status: status ?? 200, codes }, 'graphql: client error');
+}
+
+/**
+ * mercurius errorFormatter: sanitized errors, each with a code; refused requests keep their 4xx;
+ * nothing becomes a 5xx. The response is shaped here, as mercurius' defaultErrorFormatter shapes
+ * it, because that formatter also logs every error at info with its stack: a client sending
+ * invalid queries filled the log with stacks of errors that are not Parley's.
+ */
 export function formatErrors(execution: Execution, ctx: MercuriusContext): ReturnType<typeof mercurius.defaultErrorFormatter> {
   const errors: GraphQLError[] = [];
   let status: number | undefined;
   for (const e of execution.errors) {
-    if (!(e instanceof GraphQLError)) {
-      errors.push(e);
-      continue;
-    }
-    const s = sanitize(e, ctx);
+    // (Typed as possibly plain errors: those are sanitized like a resolver's.)
+    const s = sanitize(e instanceof GraphQLError ? e : new GraphQLError((e as Error).message, { originalError: e as Error }), ctx);
     errors.push(...s.errors);
     status ??= s.status;
   }
-  // With errors flattened here, mercurius' formatter only shapes the response; the status is ours.
-  const shaped: Execution & { statusCode?: number } = { ...execution, errors, ...(status !== undefined ? { statusCode: status } : {}) };
-  const result = mercurius.defaultErrorFormatter(shaped, ctx);
-  return { ...result, statusCode: result.statusCode >= 500 ? 200 : result.statusCode };
+  logClientErrors(errors, status, ctx);
+  // Partial data is a 200; so is an execution error (GraphQL over HTTP); a refused request keeps its 4xx.
+  return {
+    statusCode: execution.data ? 200 : (status ?? 200),
+    response: { data: execution.data ?? null, errors: errors.map((e) => e.toJSON()) },
+  };
 }

@@ -1,13 +1,15 @@
 /**
  * Parley's logger, built in one place: the app's (Fastify uses it as its loggerInstance) and
  * the store's at startup are the same, with the same redaction and the same caps on what a
- * client or upstream chose (logging/limits.ts), writing to the one buffered stdout.
+ * client or upstream chose (logging/limits.ts), writing to stdout as JSON or, for a person at a
+ * terminal, as readable lines (logging/format.ts).
  */
 import pino, { type DestinationStream } from 'pino';
-import { stdoutDestination } from './destination.js';
+import { logDestination } from './format.js';
 import { capLine, cappedErr } from './limits.js';
 
-export function parleyLogger(level: string, stream: DestinationStream = stdoutDestination()): pino.Logger {
+/** Without `stream`: stdout as LOG_FORMAT's default ("auto") chooses; pass logDestination(settings.logFormat) to honour the setting. */
+export function parleyLogger(level: string, stream: DestinationStream = logDestination('auto')): pino.Logger {
   return pino(
     {
       level,
