@@ -10,6 +10,7 @@
  * closing step. Only SIGKILL ends it sooner, and loses what is buffered (docs/data.md).
  */
 import type pino from 'pino';
+import { logDestination } from './logging/format.js';
 import { parleyLogger } from './logging/logger.js';
 import { readSettings, SettingsError } from './config/env.js';
 import { createParley, type Parley } from './server.js';
@@ -29,7 +30,7 @@ function exitAfter(done: Promise<void>, log: pino.Logger): void {
 async function main(): Promise<void> {
   const settings = readSettings();
   // One logger for the store (which starts first: migrations, keys) and the app, with the same caps.
-  const log = parleyLogger(settings.logLevel);
+  const log = parleyLogger(settings.logLevel, logDestination(settings.logFormat));
 
   let shutdown: (() => Promise<void>) | undefined;
   let signalled: NodeJS.Signals | undefined;

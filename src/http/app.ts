@@ -17,6 +17,7 @@ import { errors } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
 import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
+import { logDestination } from '../logging/format.js';
 import { parleyLogger } from '../logging/logger.js';
 import { Inflight } from './chat/inflight.js';
 import { ChatRecorder } from './chat/record.js';
@@ -72,7 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const { requestTimeout, headersTimeout, connectionsCheckingInterval } = receiveDeadline(settings.bodyTimeoutMs);
   const app = Fastify({
     // Parley's one logger (logging/logger.ts), shared with the store; or none at all.
-    ...(deps.logger === false ? { logger: false } : { loggerInstance: (deps.log ?? parleyLogger(settings.logLevel, deps.logStream)) as FastifyBaseLogger }),
+    ...(deps.logger === false ? { logger: false } : { loggerInstance: (deps.log ?? parleyLogger(settings.logLevel, deps.logStream ?? logDestination(settings.logFormat))) as FastifyBaseLogger }),
     bodyLimit: settings.bodyLimitBytes,
     // A request must fully arrive within PARLEY_BODY_TIMEOUT_MS, or get 408 and lose its
     // connection: slow bodies would otherwise hold file descriptors forever (client-errors.ts).
