@@ -59,10 +59,13 @@ function plan(req: ChatRequest, fixedText?: string): Plan {
 }
 
 export class BuiltinProvider implements Provider {
-  readonly id = 'builtin';
   readonly type = 'builtin' as const;
 
-  constructor(private readonly tokenDelayMs: number) {}
+  constructor(
+    private readonly tokenDelayMs: number,
+    /** The provider's name: `builtin`, or the id it has under PARLEY_CONFIG's providers. */
+    readonly id = 'builtin',
+  ) {}
 
   async chat(req: ProviderRequest): Promise<ProviderResponse> {
     return this.answer(req);
