@@ -12,6 +12,9 @@
 import pino from 'pino';
 import { stdoutDestination } from './logging/destination.js';
 import { readSettings, SettingsError } from './config/env.js';
+import { loadFileConfig } from './config/file.js';
+import { checkListenable, listenError } from './listen-errors.js';
+import { buildRouter } from './routing/router.js';
 import { createParley, type Parley } from './server.js';
 import { openStore, storeOptions } from './store/index.js';
 
@@ -47,26 +50,43 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
+  // Mistakes that need no database are found before it starts (the embedded one takes seconds
+  // and logs its migrations): the config file, the routes' provider names, the port.
+  const fileConfig = settings.configFile ? loadFileConfig(settings.configFile) : undefined;
+  await buildRouter(settings, fileConfig).close();
+  await checkListenable(settings);
+
   const store = await openStore(settings, log);
   if (signalled) return exitAfter(store.close(), log);
   let parley: Parley;
   try {
-    parley = await createParley({ settings, ...storeOptions(store, settings) });
+    parley = await createParley({ settings, fileConfig, ...storeOptions(store, settings) });
   } catch (err) {
     await store.close();
     throw err;
   }
-  const address = await parley.listen();
+  let address: string;
+  try {
+    address = await parley.listen();
+  } catch (err) {
+    // The store is open (and holds the data dir's lock): close it before saying why.
+    await parley.shutdown();
+    throw listenError(err, settings);
+  }
   shutdown = () => parley.shutdown();
   if (signalled) return exitAfter(shutdown(), log);
   parley.app.log.info(`Parley is listening on ${address} (docs at ${address}/docs)`);
 }
 
+// One line, no stack: a startup failure is read by an operator, who needs the setting and the fix.
+// An unexpected one keeps its stack for LOG_LEVEL=debug (a bug report).
 main().catch((err) => {
   if (err instanceof SettingsError) {
     console.error(`parley: ${err.message}`);
-  } else {
+  } else if (/^(debug|trace)$/.test(process.env.LOG_LEVEL ?? process.env.PARLEY_LOG_LEVEL ?? '')) {
     console.error('parley: failed to start:', err);
+  } else {
+    console.error(`parley: failed to start: ${(err as Error)?.message ?? String(err)} (LOG_LEVEL=debug shows where)`);
   }
   process.exit(1);
 });

@@ -23,6 +23,9 @@ describe('settings', () => {
     assert.throws(() => readSettings({ PORT: 'eighty' }), (e: Error) => e instanceof SettingsError && /PORT/.test(e.message));
     assert.throws(() => readSettings({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);
     assert.throws(() => readSettings({ PARLEY_UPSTREAM_FIELDS: 'some' }), /PARLEY_UPSTREAM_FIELDS/);
+    assert.throws(() => readSettings({ OPENAI_BASE_URL: 'localhost:11434/v1' }), (e: Error) => e instanceof SettingsError && /^OPENAI_BASE_URL .*has no scheme/.test(e.message));
+    assert.throws(() => readSettings({ DATABASE_URL: 'mysql://u:pw@h/db' }), (e: Error) => e instanceof SettingsError && /^DATABASE_URL must be a PostgreSQL URL/.test(e.message) && !/pw/.test(e.message));
+    assert.equal(readSettings({ DATABASE_URL: 'postgresql://u@h/db' }).databaseUrl, 'postgresql://u@h/db');
   });
 });
 
