@@ -15,6 +15,7 @@ import { readSettings, SettingsError } from './config/env.js';
 import { loadFileConfig } from './config/file.js';
 import { checkListenable, listenError } from './listen-errors.js';
 import { buildRouter } from './routing/router.js';
+import { describeAuth, describeRoute, startupLine } from './startup-line.js';
 import { createParley, type Parley } from './server.js';
 import { openStore, storeOptions } from './store/index.js';
 
@@ -53,7 +54,9 @@ async function main(): Promise<void> {
   // Mistakes that need no database are found before it starts (the embedded one takes seconds
   // and logs its migrations): the config file, the routes' provider names, the port.
   const fileConfig = settings.configFile ? loadFileConfig(settings.configFile) : undefined;
-  await buildRouter(settings, fileConfig).close();
+  const routes = buildRouter(settings, fileConfig);
+  const defaultRoute = describeRoute(routes.resolve('default'));
+  await routes.close();
   await checkListenable(settings);
 
   const store = await openStore(settings, log);
@@ -75,7 +78,9 @@ async function main(): Promise<void> {
   }
   shutdown = () => parley.shutdown();
   if (signalled) return exitAfter(shutdown(), log);
-  parley.app.log.info(`Parley is listening on ${address} (docs at ${address}/docs)`);
+  const auth = describeAuth({ envKeys: settings.apiKeys.length, dbKeysEver: store.keys.hasKeys(), dbKeysUsable: store.keys.usableCount(), adminKey: !!settings.adminKey });
+  // A warning when nobody can get in: the operator must act, and it should stand out.
+  parley.app.log[auth.lockedOut ? 'warn' : 'info'](startupLine(address, auth, defaultRoute));
 }
 
 // One line, no stack: a startup failure is read by an operator, who needs the setting and the fix.

@@ -3,7 +3,7 @@
  * on its output that names the setting to fix, and no stack trace.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,12 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-startup-'));
-after(() => rmSync(dataDir, { recursive: true, force: true }));
+/** If a case regresses to a running server, the test's timeout ends the wait and this ends the process. */
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 /** Runs `npm start`'s entry point until it exits; its whole output (stdout and stderr). */
 async function failedStart(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
@@ -22,6 +27,7 @@ async function failedStart(env: Record<string, string>): Promise<{ code: number 
     env: { ...process.env, PORT: '0', PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', OPENAI_API_KEY: '', PARLEY_API_KEYS: '', PARLEY_CONFIG: '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));

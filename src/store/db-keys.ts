@@ -68,6 +68,13 @@ export class DbKeys implements KeySource {
     return this.anyKeys;
   }
 
+  /** Keys accepted now (not revoked, not expired). Zero while hasKeys() is true: every request is refused. */
+  usableCount(now = Date.now()): number {
+    let n = 0;
+    for (const k of this.active.values()) if (!k.expiresAt || k.expiresAt.getTime() > now) n++;
+    return n;
+  }
+
   verify(_secret: string, hash: Buffer): Principal | null {
     const hit = this.active.get(hash.toString('hex'));
     if (!hit || !timingSafeEqual(hit.hash, hash)) return null;
