@@ -108,11 +108,12 @@ export function closest(key: string, allowed: readonly string[]): string | undef
   const norm = (k: string) => k.toLowerCase().replace(/[-_\s.]/g, '');
   const exact = allowed.find((a) => norm(a) === norm(key));
   if (exact) return exact;
+  // At most two typos, fewer for short keys (else "id" would suggest any two-letter key).
   let best: string | undefined;
-  let bestDistance = Math.min(2, Math.floor(key.length / 3));
+  let bestDistance = Math.min(2, Math.floor(key.length / 3)) + 1;
   for (const a of allowed) {
     const d = distance(norm(a), norm(key));
-    if (d <= bestDistance) [best, bestDistance] = [a, d - 1];
+    if (d < bestDistance) [best, bestDistance] = [a, d];
   }
   return best;
 }

@@ -9,7 +9,7 @@ import type { ProviderEntry } from './entry.js';
 import { providerEntries } from './registry.js';
 import type { Provider } from './types.js';
 
-export function createProviders(settings: Settings, file: FileConfig = {}, entries: readonly ProviderEntry<any>[] = providerEntries): Map<string, Provider> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function createProviders(settings: Settings, file: FileConfig = {}, entries: readonly ProviderEntry[] = providerEntries): Map<string, Provider> {
   const byType = new Map(entries.map((e) => [e.type, e]));
   const providers = new Map<string, Provider>();
   for (const entry of entries) {

@@ -11,7 +11,7 @@ import { openaiCompatible } from './openai-compatible/entry.js';
 export const providerEntries = [
   openaiCompatible,
   builtin,
-] as const satisfies readonly ProviderEntry<any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any -- each entry has its own schema
+] as const satisfies readonly ProviderEntry[];
 
 /** One provider's PARLEY_CONFIG entry: the union of every registered provider's config. */
 export type ProviderConfig = Static<(typeof providerEntries)[number]['configSchema']>;
