@@ -13,6 +13,10 @@ import type pino from 'pino';
 import { logDestination } from './logging/format.js';
 import { parleyLogger } from './logging/logger.js';
 import { readSettings, SettingsError } from './config/env.js';
+import { loadFileConfig } from './config/file.js';
+import { checkListenable, listenError } from './listen-errors.js';
+import { buildRouter } from './routing/router.js';
+import { describeAuth, describeRoute, startupLine } from './startup-line.js';
 import { createParley, type Parley } from './server.js';
 import { openStore } from './store/index.js';
 
@@ -48,26 +52,47 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
+  // Mistakes that need no database are found before it starts (the embedded one takes seconds
+  // and logs its migrations): the config file, the routes' provider names, the port.
+  const fileConfig = settings.configFile ? loadFileConfig(settings.configFile) : undefined;
+  const routes = buildRouter(settings, fileConfig);
+  const defaultRoute = describeRoute(routes.resolve('default'));
+  await routes.close();
+  await checkListenable(settings);
+
   const store = await openStore(settings, log);
   if (signalled) return exitAfter(store.close(), log);
   let parley: Parley;
   try {
-    parley = await createParley({ settings, store, log });
+    parley = await createParley({ settings, fileConfig, store, log });
   } catch (err) {
     await store.close();
     throw err;
   }
-  const address = await parley.listen();
+  let address: string;
+  try {
+    address = await parley.listen();
+  } catch (err) {
+    // The store is open (and holds the data dir's lock): close it before saying why.
+    await parley.shutdown();
+    throw listenError(err, settings);
+  }
   shutdown = () => parley.shutdown();
   if (signalled) return exitAfter(shutdown(), log);
-  parley.app.log.info(`Parley is listening on ${address} (docs at ${address}/docs)`);
+  const auth = describeAuth({ envKeys: settings.apiKeys.length, dbKeysEver: store.keys.hasKeys(), dbKeysUsable: store.keys.usableCount(), adminKey: !!settings.adminKey });
+  // A warning when nobody can get in: the operator must act, and it should stand out.
+  parley.app.log[auth.lockedOut ? 'warn' : 'info'](startupLine(address, auth, defaultRoute));
 }
 
+// One line, no stack: a startup failure is read by an operator, who needs the setting and the fix.
+// An unexpected one keeps its stack for LOG_LEVEL=debug (a bug report).
 main().catch((err) => {
   if (err instanceof SettingsError) {
     console.error(`parley: ${err.message}`);
-  } else {
+  } else if (/^(debug|trace)$/.test(process.env.LOG_LEVEL ?? process.env.PARLEY_LOG_LEVEL ?? '')) {
     console.error('parley: failed to start:', err);
+  } else {
+    console.error(`parley: failed to start: ${(err as Error)?.message ?? String(err)} (LOG_LEVEL=debug shows where)`);
   }
   process.exit(1);
 });

@@ -62,12 +62,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
   }
   const built = await buildApp({ settings, router, pipeline, auth, usage, logger: opts.logger, log: opts.log, logStream: opts.logStream, plugins });
   const { app, inflight, lifecycle } = built;
-  if (auth.open) {
-    app.log.warn(
-      `No API key configured (PARLEY_API_KEYS): Parley answers without a key, but only requests made on this machine (HOST=${settings.host} is loopback). ` +
-        'Requests through a tunnel or proxy (ngrok, cloudflared: a public Host or X-Forwarded-* headers) get 401 until you set PARLEY_API_KEYS.',
-    );
-  }
+  // The auth mode (open included) is stated in the "listening" line main.ts logs (startup-line.ts).
 
   let closing: Promise<void> | undefined;
   return {

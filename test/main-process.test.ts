@@ -1,20 +1,27 @@
 /**
- * `npm start`'s entry point as a real process: starts on its embedded defaults, serves,
- * exits 0 on SIGTERM — also when the signal comes again during the shutdown — and refuses
+ * `npm start`'s entry point as a real process: starts on its embedded defaults, says where it
+ * listens, who may call it and what `default` is, serves, exits 0 on SIGTERM — also when the signal comes again during the shutdown — and refuses
  * a data dir another process is starting on.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { openStore } from '../src/store/index.js';
 import { captureLogger, eventually, testSettings } from './helpers/store.js';
 
+/** Every process started; a failed assertion can leave one running, and it would keep the test file from ending. */
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
 function start(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
   let out = '';
   const listening = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d) => {
@@ -34,6 +41,7 @@ describe('main process', () => {
     try {
       const { child, listening, output } = start({ PORT: '0', PARLEY_DATA_DIR: dataDir, PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', OPENAI_API_KEY: '', PARLEY_API_KEYS: '', DATABASE_URL: '' });
       const url = await listening;
+      assert.match(output(), /"msg":"Parley is listening on http:\/\/127\.0\.0\.1:\d+ — auth: open \(no key configured: answers only requests made on this machine[^"]*\) — default → builtin \(offline model\); docs at http:\/\/127\.0\.0\.1:\d+\/docs"/);
       const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'hello there' }] }) });
       assert.equal(res.status, 200);
       assert.match((await res.json()).choices[0].message.content, /hello there/);
@@ -53,6 +61,7 @@ describe('main process', () => {
         const env = { PORT: '0', PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', PARLEY_API_KEYS: 'client-key-SECRET1', OPENAI_API_KEY: 'upstream-key-SECRET2', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', PARLEY_LOG_CONTENT: logContent, LOG_LEVEL: 'debug' };
         const { child, listening, output } = start(env);
         const url = await listening;
+        assert.match(output(), /listening on \S+ — auth: key required \(1 from PARLEY_API_KEYS\) — default → openai gpt-4o-mini;/);
         const post = (auth: string) =>
           fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'private words' }] }) });
         assert.equal((await post('Bearer client-key-SECRET1')).status, 502);
@@ -64,6 +73,45 @@ describe('main process', () => {
         if (logContent) assert.match(output(), /private words/);
         else assert.doesNotMatch(output(), /private words/);
       }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('states the database keys in force at startup, and warns when the last one is revoked and no other key exists', { timeout: 120_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-main-'));
+    const env = { PORT: '0', PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', OPENAI_API_KEY: '', PARLEY_API_KEYS: '', PARLEY_ADMIN_KEY: '' };
+    const withStore = async (fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<void>) => {
+      const store = await openStore(testSettings({ PARLEY_DATA_DIR: dataDir, DATABASE_URL: '' }), captureLogger().log);
+      try {
+        await fn(store);
+      } finally {
+        await store.close();
+      }
+    };
+    /** The "listening" log line, parsed. */
+    const startupLine = async () => {
+      const { child, listening, output } = start(env);
+      await listening;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      const line = output().split('\n').find((l) => l.includes('listening on'));
+      return JSON.parse(line!) as { level: number; msg: string };
+    };
+    try {
+      let ids: string[] = [];
+      await withStore(async (store) => {
+        ids = [(await store.keys.create({ name: 'a' })).key.id, (await store.keys.create({ name: 'b' })).key.id];
+        await store.keys.revoke(ids[0]!);
+      });
+      const one = await startupLine();
+      assert.equal(one.level, 30);
+      assert.match(one.msg, /— auth: key required \(1 in the database\) —/);
+
+      await withStore(async (store) => void (await store.keys.revoke(ids[1]!)));
+      const none = await startupLine();
+      assert.equal(none.level, 40, 'a warning');
+      assert.match(none.msg, /— auth: key required, but every database key is revoked or expired and PARLEY_API_KEYS is empty, so every request is refused \(401\): set PARLEY_ADMIN_KEY and create one with the createApiKey mutation, or set PARLEY_API_KEYS —/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

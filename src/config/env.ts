@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { VAPI_NO_CREDENTIAL } from '../vapi/credential.js';
+import { httpUrlProblem } from './url.js';
 
 export interface Settings {
   port: number;
@@ -109,6 +110,30 @@ function corsOrigins(env: NodeJS.ProcessEnv): string[] {
   return origins;
 }
 
+/** Checked here: a bad one used to surface as "TypeError: Invalid URL" with a stack when the provider was built. */
+function openaiBaseUrl(env: NodeJS.ProcessEnv): string {
+  const url = (env.OPENAI_BASE_URL || 'https://api.openai.com/v1').replace(/\/+$/, '');
+  const problem = httpUrlProblem(url);
+  if (problem) throw new SettingsError(`OPENAI_BASE_URL "${url}" ${problem}; e.g. https://api.openai.com/v1`);
+  return url;
+}
+
+/**
+ * Only PostgreSQL: pg reads any scheme's host, port and database, so `mysql://…` used to
+ * connect somewhere and fail with a protocol error. The URL is never quoted (it holds the password).
+ */
+function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.DATABASE_URL;
+  if (!url) return undefined;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme !== 'postgres' && scheme !== 'postgresql' && scheme !== 'socket') {
+    throw new SettingsError(
+      `DATABASE_URL must be a PostgreSQL URL, postgres://user:password@host:5432/database; it starts with ${scheme ? `"${scheme}://"` : 'no scheme'}. Parley keeps its data only in PostgreSQL: unset DATABASE_URL to use the embedded database`,
+    );
+  }
+  return url;
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const port = int(env, 'PORT', 8000);
   if (port > 65535) throw new SettingsError(`PORT must be at most 65535, got ${port}`);
@@ -124,7 +149,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dataDir: resolve(env.PARLEY_DATA_DIR || './data'),
     configFile: env.PARLEY_CONFIG || undefined,
     openaiApiKey: env.OPENAI_API_KEY || undefined,
-    openaiBaseUrl: (env.OPENAI_BASE_URL || 'https://api.openai.com/v1').replace(/\/+$/, ''),
+    openaiBaseUrl: openaiBaseUrl(env),
     defaultModel: env.DEFAULT_MODEL || 'gpt-4o-mini',
     apiKeys: apiKeys(env),
     bodyLimitBytes: int(env, 'PARLEY_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
@@ -142,7 +167,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     builtinTokenDelayMs: int(env, 'PARLEY_BUILTIN_TOKEN_DELAY_MS', 15),
     logContent: bool(env, 'PARLEY_LOG_CONTENT'),
     upstreamFields: oneOf(env, 'PARLEY_UPSTREAM_FIELDS', ['auto', 'allowlist', 'passthrough'] as const, 'auto'),
-    databaseUrl: env.DATABASE_URL || undefined,
+    databaseUrl: databaseUrl(env),
     adminKey: env.PARLEY_ADMIN_KEY || undefined,
     keyRefreshMs: int(env, 'PARLEY_KEY_REFRESH_MS', 5_000, 100),
     usageBufferMax: int(env, 'PARLEY_USAGE_BUFFER_MAX', 50_000, 1),

@@ -7,34 +7,16 @@ import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { parse as parseYaml } from 'yaml';
+import { providerEntries, type ProviderConfig as ProviderConfigOf } from '../providers/registry.js';
 import { SettingsError } from './env.js';
+import { closest, firstProblem, shown } from './schema-errors.js';
 
-const Timeouts = Type.Object(
-  {
-    firstByteMs: Type.Optional(Type.Integer({ minimum: 1 })),
-    idleMs: Type.Optional(Type.Integer({ minimum: 1 })),
-  },
-  { additionalProperties: false },
-);
+/** One provider's entry under `providers:`: the union of the registered providers' schemas. */
+export const ProviderConfig = Type.Unsafe<ProviderConfigOf>(Type.Union(providerEntries.map((e) => e.configSchema)));
+export type ProviderConfig = ProviderConfigOf;
 
-export const ProviderConfig = Type.Union([
-  Type.Object(
-    {
-      type: Type.Literal('openai-compatible'),
-      baseUrl: Type.String({ pattern: '^https?://' }),
-      apiKey: Type.Optional(Type.String()),
-      headers: Type.Optional(Type.Record(Type.String(), Type.String())),
-      timeouts: Type.Optional(Timeouts),
-      /** Request fields this upstream accepts beyond the OpenAI protocol (see protocol/upstream-fields.ts). */
-      extraParams: Type.Optional(Type.Array(Type.String())),
-      /** Whether to add stream_options.include_usage upstream (some servers reject it). Default true. */
-      requestUsage: Type.Optional(Type.Boolean()),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object({ type: Type.Literal('builtin') }, { additionalProperties: false }),
-]);
-export type ProviderConfig = Static<typeof ProviderConfig>;
+/** What provider names may look like (they appear in logs and usage records). */
+const PROVIDER_ID = '^[A-Za-z0-9_.-]+$';
 
 const Target = Type.Object({ provider: Type.String(), model: Type.String() }, { additionalProperties: false });
 export type TargetConfig = Static<typeof Target>;
@@ -60,7 +42,8 @@ const ModelConfig = Type.Union([
 
 export const FileConfig = Type.Object(
   {
-    providers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), ProviderConfig)),
+    // additionalProperties: without it TypeBox lets a name outside the pattern through unchecked.
+    providers: Type.Optional(Type.Record(Type.String({ pattern: PROVIDER_ID }), ProviderConfig, { additionalProperties: false })),
     models: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ModelConfig)),
     /** Provider that receives model names not in `models` (default: "openai" when configured). */
     defaultProvider: Type.Optional(Type.String()),
@@ -70,6 +53,32 @@ export const FileConfig = Type.Object(
 export type FileConfig = Static<typeof FileConfig>;
 
 const check = TypeCompiler.Compile(FileConfig);
+
+/**
+ * The first problem under `providers`, checked the way a person reads an entry: the name, then
+ * `type` (listing the registered types), then that type's own schema. Checked as the union,
+ * every mistake would read "Expected union value".
+ */
+function providersProblem(data: unknown): string | null {
+  const providers = (data as { providers?: unknown } | null)?.providers;
+  if (providers === null || typeof providers !== 'object' || Array.isArray(providers)) return null;
+  const types = providerEntries.map((e) => e.type);
+  for (const [id, p] of Object.entries(providers)) {
+    const path = `/providers/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (!new RegExp(PROVIDER_ID).test(id)) return `${path}: a provider name may contain only letters, digits, "_", "." and "-"`;
+    if (p === null || typeof p !== 'object' || Array.isArray(p)) return `${path}: expected a mapping with a type (${types.join(', ')}); got ${shown(p)}`;
+    const type = (p as { type?: unknown }).type;
+    const entry = providerEntries.find((e) => e.type === type);
+    if (!entry) {
+      const got = type === undefined ? 'is missing' : `is ${shown(type)}`;
+      const meant = typeof type === 'string' ? (providerEntries.find((e) => e.alsoKnownAs?.includes(type.toLowerCase()))?.type ?? closest(type, types)) : undefined;
+      return `${path}/type ${got}; it must be one of: ${types.join(', ')}${meant ? ` — did you mean type: ${meant}?` : ''}`;
+    }
+    const problem = firstProblem(entry.configSchema, p, path);
+    if (problem) return problem;
+  }
+  return null;
+}
 
 /** Replaces ${VAR} with the environment's value so secrets stay out of the file. */
 function interpolate(text: string, env: NodeJS.ProcessEnv): string {
@@ -90,17 +99,23 @@ export function parseFileConfig(text: string, source: string, env: NodeJS.Proces
   }
   data ??= {};
   if (!check.Check(data)) {
-    const problems = [...check.Errors(data)].slice(0, 5).map((e) => `  ${e.path || '/'}: ${e.message}`);
-    throw new SettingsError(`PARLEY_CONFIG ${source} is invalid:\n${problems.join('\n')}`);
+    // Only on failure (startup, once): the compiled check above is the fast path.
+    const problem = providersProblem(data) ?? firstProblem(FileConfig, data) ?? 'invalid';
+    throw new SettingsError(`PARLEY_CONFIG ${source}: ${problem}`);
   }
   const cfg = data as FileConfig;
   const providers = new Set(Object.keys(cfg.providers ?? {}));
+  // "openai" exists only with OPENAI_API_KEY, which the router checks (it knows the settings).
+  const known = (name: string) => providers.has(name) || name === 'builtin' || name === 'openai';
   for (const [alias, m] of Object.entries(cfg.models ?? {})) {
     for (const t of 'targets' in m ? m.targets : [m]) {
-      if (!providers.has(t.provider) && t.provider !== 'builtin' && t.provider !== 'openai') {
+      if (!known(t.provider)) {
         throw new SettingsError(`PARLEY_CONFIG ${source}: models.${alias} uses provider "${t.provider}", which is not defined under providers`);
       }
     }
+  }
+  if (cfg.defaultProvider !== undefined && !known(cfg.defaultProvider)) {
+    throw new SettingsError(`PARLEY_CONFIG ${source}: defaultProvider "${cfg.defaultProvider}" is not defined under providers`);
   }
   return cfg;
 }

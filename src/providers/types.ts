@@ -26,7 +26,8 @@ export type ProviderResponse =
 
 export interface Provider {
   readonly id: string;
-  readonly type: 'openai-compatible' | 'builtin';
+  /** Its registry entry's type (src/providers/registry.ts). */
+  readonly type: string;
   chat(req: ProviderRequest): Promise<ProviderResponse>;
   close?(): Promise<void>;
 }

@@ -8,7 +8,7 @@
  * UPSTREAM_MODELS_TIMEOUT_MS; an upstream that fails, is slow or answers something else
  * contributes nothing (the aliases are listed alone) and is asked again after RETRY_MS.
  */
-import type { UpstreamModel } from '../providers/openai-compatible.js';
+import type { UpstreamModel } from '../providers/openai-compatible/index.js';
 
 /** How long a fetched list is served before the upstream is asked again. */
 export const LIST_TTL_MS = 60_000;

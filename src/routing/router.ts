@@ -9,11 +9,12 @@
  *   that exist.
  * GET /v1/models lists the aliases, then the default upstream's own models (./model-list.ts).
  */
-import type { Settings } from '../config/env.js';
+import { SettingsError, type Settings } from '../config/env.js';
 import type { FileConfig } from '../config/file.js';
 import { ApiError, echoed } from '../protocol/errors.js';
-import { BUILTIN_MODEL, BuiltinProvider } from '../providers/builtin/index.js';
-import { OpenAICompatibleProvider, type UpstreamModel } from '../providers/openai-compatible.js';
+import { BUILTIN_MODEL } from '../providers/builtin/index.js';
+import { createProviders } from '../providers/create-providers.js';
+import type { UpstreamModel } from '../providers/openai-compatible/index.js';
 import type { Provider } from '../providers/types.js';
 import { canList, UpstreamModels } from './model-list.js';
 
@@ -90,61 +91,30 @@ export class Router {
   }
 }
 
-export function buildRouter(settings: Settings, file: FileConfig = {}): Router {
-  const providers = new Map<string, Provider>();
-  const configured = settings.configFile !== undefined || Object.keys(file).length > 0;
-  providers.set('builtin', new BuiltinProvider(settings.builtinTokenDelayMs, configured));
-  if (settings.openaiApiKey) {
-    providers.set(
-      'openai',
-      new OpenAICompatibleProvider({
-        id: 'openai',
-        baseUrl: settings.openaiBaseUrl,
-        apiKey: settings.openaiApiKey,
-        firstByteTimeoutMs: settings.upstreamFirstByteTimeoutMs,
-        idleTimeoutMs: settings.upstreamIdleTimeoutMs,
-        maxResponseBytes: settings.upstreamMaxResponseBytes,
-      }),
-    );
-  }
-  for (const [id, p] of Object.entries(file.providers ?? {})) {
-    if (p.type === 'builtin') {
-      providers.set(id, new BuiltinProvider(settings.builtinTokenDelayMs, configured));
-      continue;
-    }
-    providers.set(
-      id,
-      new OpenAICompatibleProvider({
-        id,
-        baseUrl: p.baseUrl,
-        apiKey: p.apiKey,
-        headers: p.headers,
-        firstByteTimeoutMs: p.timeouts?.firstByteMs ?? settings.upstreamFirstByteTimeoutMs,
-        idleTimeoutMs: p.timeouts?.idleMs ?? settings.upstreamIdleTimeoutMs,
-        maxResponseBytes: settings.upstreamMaxResponseBytes,
-        extraParams: p.extraParams,
-        requestUsage: p.requestUsage,
-      }),
-    );
-  }
-  const provider = (name: string): Provider => {
+/**
+ * The model table over the providers (built from the registry, see providers/create-providers.ts).
+ * A name that points at no provider stops Parley here, before it listens.
+ */
+export function buildRouter(settings: Settings, file: FileConfig = {}, providers: Map<string, Provider> = createProviders(settings, file)): Router {
+  const provider = (name: string, where: string): Provider => {
     const p = providers.get(name);
-    if (!p) throw new Error(`provider "${name}" is not configured (set OPENAI_API_KEY or define it under providers)`);
-    return p;
+    if (p) return p;
+    const fix = name === 'openai' ? 'set OPENAI_API_KEY (provider "openai" exists only then) or define it under providers' : 'define it under providers';
+    throw new SettingsError(`PARLEY_CONFIG${settings.configFile ? ` ${settings.configFile}` : ''}: ${where} names provider "${name}", which is not configured (configured: ${[...providers.keys()].join(', ')}): ${fix}`);
   };
 
   const aliases: Route[] = [];
   for (const [model, m] of Object.entries(file.models ?? {})) {
-    const targets = ('targets' in m ? m.targets : [m]).map((t) => ({ provider: provider(t.provider), model: t.model }));
-    aliases.push({ model, targets, fallbackReply: m.fallbackReply });
+    const targets = 'targets' in m ? m.targets.map((t, i) => ({ t, where: `models.${model}.targets[${i}]` })) : [{ t: m, where: `models.${model}` }];
+    aliases.push({ model, targets: targets.map(({ t, where }) => ({ provider: provider(t.provider, where), model: t.model })), fallbackReply: m.fallbackReply });
   }
   if (!file.models?.default) {
     aliases.push(
       providers.has('openai')
-        ? { model: 'default', targets: [{ provider: provider('openai'), model: settings.defaultModel }] }
-        : { model: 'default', targets: [{ provider: provider('builtin'), model: BUILTIN_MODEL }] },
+        ? { model: 'default', targets: [{ provider: provider('openai', 'default'), model: settings.defaultModel }] }
+        : { model: 'default', targets: [{ provider: provider('builtin', 'default'), model: BUILTIN_MODEL }] },
     );
   }
   const passthroughName = file.defaultProvider ?? (providers.has('openai') ? 'openai' : undefined);
-  return new Router(providers, aliases, passthroughName ? provider(passthroughName) : undefined, settings.upstreamModelsTimeoutMs);
+  return new Router(providers, aliases, passthroughName ? provider(passthroughName, 'defaultProvider') : undefined, settings.upstreamModelsTimeoutMs);
 }

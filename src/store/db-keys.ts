@@ -70,6 +70,13 @@ export class DbKeys implements KeySource {
     return this.anyKeys;
   }
 
+  /** Keys accepted now (not revoked, not expired). Zero while hasKeys() is true: every request is refused. */
+  usableCount(now = Date.now()): number {
+    let n = 0;
+    for (const k of this.active.values()) if (!k.expiresAt || k.expiresAt.getTime() > now) n++;
+    return n;
+  }
+
   verify(_secret: string, hash: Buffer): KeyVerdict {
     const hex = hash.toString('hex');
     const hit = this.active.get(hex);

@@ -59,13 +59,14 @@ function plan(req: ChatRequest, configured: boolean, fixedText?: string): Plan {
 }
 
 export class BuiltinProvider implements Provider {
-  readonly id = 'builtin';
   readonly type = 'builtin' as const;
 
   constructor(
     private readonly tokenDelayMs: number,
     /** A PARLEY_CONFIG is in use: the reply points at it rather than saying nothing is configured. */
     private readonly configured = false,
+    /** The provider's name: `builtin`, or the id it has under PARLEY_CONFIG's providers. */
+    readonly id = 'builtin',
   ) {}
 
   async chat(req: ProviderRequest): Promise<ProviderResponse> {

@@ -6,10 +6,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
-import type { Usage } from '../protocol/chat.js';
-import { allowlisted } from '../protocol/upstream-fields.js';
-import { sseData } from './sse-data.js';
-import { UpstreamError, type Provider, type ProviderRequest, type ProviderResponse } from './types.js';
+import type { Usage } from '../../protocol/chat.js';
+import { allowlisted } from '../../protocol/upstream-fields.js';
+import { sseData } from '../sse-data.js';
+import { UpstreamError, type Provider, type ProviderRequest, type ProviderResponse } from '../types.js';
 
 export interface OpenAICompatibleOptions {
   id: string;
