@@ -36,7 +36,7 @@ describe('GET /v1/models with an upstream', () => {
       const before = up.modelRequests;
       const lists = await Promise.all([listModels(p), listModels(p), listModels(p)]);
       // An alias of the same name as an upstream model is listed once, as the alias.
-      for (const models of lists) assert.deepEqual(models.map((m) => `${m.id}@${m.owned_by}`), ['fast@builtin', 'default@openai', 'gpt-4o-mini@mock-org', 'gpt-4o@mock-org']);
+      for (const models of lists) assert.deepEqual(models.map((m) => `${m.id}@${m.owned_by}`), ['fast@offline', 'default@openai', 'gpt-4o-mini@mock-org', 'gpt-4o@mock-org']);
       up.models = { kind: 'list', ids: ['changed'] };
       assert.deepEqual((await listModels(p)).map((m) => m.id), lists[0]!.map((m) => m.id), 'served from the cache');
       assert.equal(up.modelRequests - before, 1, 'one fetch for four requests');

@@ -4,7 +4,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, errors, toApiError, validationError } from '../protocol/errors.js';
-import { UpstreamError } from '../providers/types.js';
+import { UpstreamError } from '../providers/errors.js';
 
 /** A Fastify error (body parsing, validation, a connection gone mid-body) or anything a route threw, as the client's error. */
 export function fromFastifyError(err: unknown, request: FastifyRequest): ApiError {

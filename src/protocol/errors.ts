@@ -87,7 +87,8 @@ export const errors = {
     ),
   // The request (4xx).
   modelNotAllowed: (model: string) => new ApiError(403, `This API key may not use the model \`${echoed(model)}\`.`, 'permission_error', 'model_not_allowed', 'model'),
-  modelNotFound: (model: string) => new ApiError(404, `The model \`${echoed(model)}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model'),
+  modelNotFound: (model: string, available?: string) =>
+    new ApiError(404, `The model \`${echoed(model)}\` does not exist or you do not have access to it.${available ? ` The models this server routes are: ${available}.` : ''}`, 'invalid_request_error', 'model_not_found', 'model'),
   unknownUrl: (method: string, path: string) => new ApiError(404, `Unknown request URL: ${method} ${echoed(path)}. Please check the URL for typos.`, 'invalid_request_error', 'unknown_url'),
   jsonTooDeep: (param: string, limit: number) =>
     new ApiError(400, `Invalid '${param}': the request nests objects and arrays deeper than ${limit} levels, the most Parley accepts.`, 'invalid_request_error', 'json_too_deep', param),

@@ -11,7 +11,7 @@
  */
 import { SettingsError, type Settings } from '../config/env.js';
 import type { FileConfig } from '../config/file.js';
-import { ApiError, echoed } from '../protocol/errors.js';
+import { errors } from '../protocol/errors.js';
 import { BUILTIN_MODEL } from '../providers/builtin/index.js';
 import { createProviders } from '../providers/create-providers.js';
 import type { UpstreamModel } from '../providers/openai-compatible/index.js';
@@ -66,13 +66,7 @@ export class Router {
       const route: Route = { model, targets: [{ provider: this.passthrough, model }] };
       return route;
     }
-    throw new ApiError(
-      404,
-      `The model \`${echoed(model)}\` does not exist or you do not have access to it. The models this server routes are: ${this.available}.`,
-      'invalid_request_error',
-      'model_not_found',
-      'model',
-    );
+    throw errors.modelNotFound(model, this.available);
   }
 
   /**

@@ -18,7 +18,7 @@ import { logAttemptFailure, type AttemptLog } from '../../pipeline/attempt-log.j
 import { noteClientAbort, noteCompleted, noteFailure, noteFirstByte, noteUsage, type ChatContext } from '../../pipeline/context.js';
 import type { Usage } from '../../protocol/chat.js';
 import { errorBody, ShuttingDownError, toApiError, type ErrorBody } from '../../protocol/errors.js';
-import { UpstreamError } from '../../providers/types.js';
+import { upstreamErrors, type UpstreamError } from '../../providers/errors.js';
 import { SseWriter, startSse } from './sse.js';
 
 const HAS_USAGE = /"usage"\s*:\s*\{/;
@@ -139,9 +139,9 @@ function parseObject(data: string): Record<string, unknown> | null {
 // The upstream's failures this writer is first to see (the rest are built in providers/).
 
 function emptyStream(ctx: ChatContext): UpstreamError {
-  return new UpstreamError(502, `Upstream ${ctx.provider} ended its stream without sending any event`, 'upstream_error', 'bad_upstream_response');
+  return upstreamErrors.emptyStream(ctx.provider);
 }
 
 function notJson(ctx: ChatContext): UpstreamError {
-  return new UpstreamError(502, `Upstream ${ctx.provider} sent a stream event that is not a JSON object`, 'upstream_error', 'bad_upstream_response');
+  return upstreamErrors.eventNotJson(ctx.provider);
 }

@@ -9,7 +9,8 @@ import type { Dispatcher } from 'undici';
 import type { Usage } from '../../protocol/chat.js';
 import { allowlisted } from '../../protocol/upstream-fields.js';
 import { sseData } from '../sse-data.js';
-import { UpstreamError, type Provider, type ProviderRequest, type ProviderResponse } from '../types.js';
+import { UpstreamError, upstreamErrors } from '../errors.js';
+import type { Provider, ProviderRequest, ProviderResponse } from '../types.js';
 
 export interface OpenAICompatibleOptions {
   id: string;
@@ -101,7 +102,7 @@ export class OpenAICompatibleProvider implements Provider {
         // dump() listens for the body's errors and reads at most 128 KiB before destroying
         // it; a bare destroy() here emitted an 'error' nobody heard, and the process died.
         void res.body.dump();
-        throw new UpstreamError(502, `Upstream ${this.id} answered a stream request with ${contentType || 'no content type'} instead of text/event-stream`, 'upstream_error', 'bad_upstream_response');
+        throw upstreamErrors.notEventStream(this.id, contentType);
       }
       return { kind: 'stream', events: guard(sseData(res.body), this.id, this.maxResponseBytes) };
     }
@@ -115,10 +116,10 @@ export class OpenAICompatibleProvider implements Provider {
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new UpstreamError(502, `Upstream ${this.id} returned a body that is not JSON`, 'upstream_error', 'bad_upstream_response');
+      throw upstreamErrors.notJson(this.id);
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new UpstreamError(502, `Upstream ${this.id} returned JSON that is not a chat completion object`, 'upstream_error', 'bad_upstream_response');
+      throw upstreamErrors.notCompletion(this.id);
     }
     return { kind: 'json', body: text, usage: (parsed as { usage?: Usage }).usage ?? undefined };
   }
@@ -194,39 +195,30 @@ async function httpError(res: Dispatcher.ResponseData, id: string): Promise<Upst
   if (res.statusCode === 401 || res.statusCode === 403) {
     // The upstream refused Parley's own credentials for this provider (a wrong or revoked
     // key, a project without access): the operator's configuration, not the client's key.
-    // Passing the 401 on would look exactly like a wrong Parley key, so it becomes a 502
-    // that names the provider. Its message is not quoted: OpenAI's repeats part of the key.
-    const upstreamCode = typeof e?.code === 'string' && PLAIN_CODE.test(e.code) ? `, ${e.code}` : '';
-    return new UpstreamError(
-      502,
-      `Upstream ${id} refused the credentials Parley is configured with for it (HTTP ${res.statusCode}${upstreamCode}). This is a gateway configuration problem, not your API key: the operator must fix provider ${id}'s API key or access.`,
-      'upstream_error',
-      'upstream_auth_failed',
-    );
+    return upstreamErrors.credentialsRefused(id, res.statusCode, typeof e?.code === 'string' && PLAIN_CODE.test(e.code) ? e.code : null);
   }
   // Rate-limit signals go back with the status they came with, so SDKs wait as told instead of guessing.
   const headers = res.statusCode === 429 || res.statusCode >= 500 ? retryHeaders(res.headers) : undefined;
   if (e && typeof e === 'object' && typeof e.message === 'string') {
     // Already OpenAI's envelope: pass it through verbatim.
-    return new UpstreamError(status, e.message, (typeof e.type === 'string' ? e.type : 'upstream_error') as never, typeof e.code === 'string' ? e.code : null, text, headers);
+    return upstreamErrors.envelope(status, e.message, typeof e.type === 'string' ? e.type : 'upstream_error', typeof e.code === 'string' ? e.code : null, text, headers);
   }
-  const message = text.trim().slice(0, 500) || `Upstream ${id} answered HTTP ${res.statusCode}`;
-  return new UpstreamError(status, message, status === 429 ? 'rate_limit_error' : status >= 500 ? 'upstream_error' : 'invalid_request_error', `upstream_${status}`, undefined, headers);
+  return upstreamErrors.httpStatus(id, status, text, headers);
 }
 
 /** A transport failure (before or during the response) as Parley answers it. */
 export function toUpstreamError(err: unknown, id: string, maxBytes: number): Error {
   if (err instanceof UpstreamError) return err;
   if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
-    return new UpstreamError(502, `Upstream ${id} sent a response larger than ${maxBytes} bytes (UPSTREAM_MAX_RESPONSE_BYTES); Parley stopped reading it.`, 'upstream_error', 'upstream_response_too_large');
+    return upstreamErrors.tooLarge(id, maxBytes);
   }
   if (err instanceof undiciErrors.HeadersTimeoutError) {
-    return new UpstreamError(504, `Upstream ${id} did not answer in time`, 'timeout_error', 'upstream_timeout');
+    return upstreamErrors.firstByteTimeout(id);
   }
   if (err instanceof undiciErrors.BodyTimeoutError) {
-    return new UpstreamError(504, `Upstream ${id} stopped sending in the middle of its response`, 'timeout_error', 'upstream_idle_timeout');
+    return upstreamErrors.idleTimeout(id);
   }
   if ((err as Error)?.name === 'AbortError' || err instanceof undiciErrors.RequestAbortedError) return err as Error;
   const code = (err as { code?: string })?.code;
-  return new UpstreamError(502, `Upstream ${id} is unreachable${code ? ` (${code})` : ''}`, 'upstream_error', 'upstream_unreachable');
+  return upstreamErrors.unreachable(id, code);
 }
