@@ -11,7 +11,6 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { backends, codes, eventually, gql, pgOutage, startStoreParley, type Backend, type Outage, type StoreParley } from './helpers/store.js';
 import { postJson, sseEvents } from './helpers/parley.js';
-import { MAX_TEXT_CHARS } from '../src/store/usage-sink.js';
 import { needs } from './helpers/prerequisites.js';
 
 const KEY = 'sk-usage-test-key';
@@ -142,7 +141,8 @@ for (const backend of backends()) {
         await eventually(async () => (await rowsFor(p.store.db.pool, ids)).length === 3 && p.store.usage.pending === 0, 'all three rows written');
         const [hugeRow, nulRow, plainRow] = await rowsFor(p.store.db.pool, ids);
         assert.equal(nulRow.requestedModel, 'gpt\uFFFDx');
-        assert.equal(hugeRow.requestedModel, huge.slice(0, MAX_TEXT_CHARS));
+        // docs/data.md: "text is cut to 512 characters".
+        assert.equal(hugeRow.requestedModel, huge.slice(0, 512));
         assert.equal(plainRow.status, 200);
       });
     });
