@@ -1,6 +1,7 @@
 /**
  * Tests that need something a machine may lack (a PostgreSQL server, a browser, the spec files
- * beside the project). Locally a missing prerequisite skips them with a printed reason. Under CI
+ * beside the project). Locally a missing prerequisite skips them with a printed reason, counted
+ * in the summary's "skipped". Under CI
  * nothing may vanish from the summary: the same missing prerequisite is a failing test naming
  * what is missing and how to provide it (the dependent tests are still skipped, so the failure
  * is that one line, not a cascade of confusing errors).
@@ -21,6 +22,9 @@ export function needs(what: string, unavailable: string | null | false): string 
     test(`CI cannot run the tests that need ${what}`, () => {
       throw new Error(`${what} is missing under CI (CI=${process.env.CI}): ${unavailable}`);
     });
+  } else {
+    // A skipped suite adds nothing to the runner's "skipped" count: this line makes it show.
+    test(`tests that need ${what}`, { skip: unavailable }, () => {});
   }
   return unavailable;
 }
