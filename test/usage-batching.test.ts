@@ -66,6 +66,29 @@ describe('usage writer retries', () => {
     }
   });
 
+  it('waits the documented 0.25 s, then 0.5 s, before its first retries (docs/data.md: 0.25 s doubling to 30 s)', async () => {
+    const attempts: number[] = [];
+    let failures = 2;
+    const sink = new BatchedUsageSink(
+      async () => {
+        attempts.push(performance.now());
+        if (failures-- > 0) throw new Error('database unreachable');
+      },
+      silent,
+      { maxBuffer: 100, flushIntervalMs: 10 },
+    );
+    try {
+      sink.record(usageRecord('retry-default'));
+      await eventually(() => sink.pending === 0, 'the record written once the database answers', 30_000);
+      const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+      assert.equal(gaps.length, 2);
+      assert.ok(gaps[0]! >= 248, `first retry after ${gaps[0]!.toFixed(0)} ms, before 250 ms`);
+      assert.ok(gaps[1]! >= 498, `second retry after ${gaps[1]!.toFixed(0)} ms, before 500 ms`);
+    } finally {
+      sink.close();
+    }
+  });
+
   it('keeps retrying during the shutdown flush until the database takes the records, spilling nothing', async () => {
     let failures = 3;
     const written: string[] = [];
