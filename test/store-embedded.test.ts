@@ -23,10 +23,12 @@ const tempDir = () => {
   return d;
 };
 
+// At the top level: the worker priority suite below makes a data dir too, after the first suite ends.
+after(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
 describe('embedded database (PGlite)', () => {
-  after(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
 
   it('creates a new data dir in a worker that then exits', async () => {
     const dataDir = tempDir();
