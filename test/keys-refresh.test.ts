@@ -33,10 +33,11 @@ for (const backend of backends()) {
 
     it(`refuses a key revoked in the database after the next re-read (within 3 × ${REFRESH_MS} ms), not before`, async () => {
       const { secret, key } = (await gql(p.url, CREATE, { name: 'revoked-by-sql' }, ADMIN)).body.data!.createApiKey;
-      assert.equal(await chat(p, secret), 200);
-      // Revoke right after a re-read, so the next one is most of a period away.
+      // Two complete re-reads first: the key is known from the table. Then revoke right after a
+      // re-read, so the next one is most of a period away.
       const seen = p.store.keys.loads;
-      await eventually(() => p.store.keys.loads > seen, 'a re-read of the keys');
+      await eventually(() => p.store.keys.loads >= seen + 2, 'the keys re-read twice');
+      assert.equal(await chat(p, secret), 200);
       const loadsAtRevocation = p.store.keys.loads;
       await p.store.db.pool.query('UPDATE "ApiKey" SET "revokedAt" = now() WHERE id = $1', [key.id]);
       const revokedAt = Date.now();
@@ -74,6 +75,10 @@ describe('database keys during a database outage (PostgreSQL)', { skip: needs('P
   it('keeps accepting the keys last read while the database is down, and says so once', async () => {
     const { secret } = (await gql(p.url, CREATE, { name: 'outage' }, ADMIN)).body.data!.createApiKey;
     assert.equal(await chat(p, secret), 200);
+    // Two complete re-reads: the key is now known from the table, not only from its creation
+    // here (a re-read that began before the INSERT and ended after it would drop it: reported).
+    const loads = p.store.keys.loads;
+    await eventually(() => p.store.keys.loads >= loads + 2, 'the keys re-read twice');
     await outage.down();
     await eventually(() => p.logs.some((l) => /refreshing database keys failed/.test(l.msg)), 'a failed re-read of the keys');
     assert.equal(await chat(p, secret), 200, 'a database key is refused during the outage');
