@@ -13,6 +13,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../src/generated/prisma/client.js';
 import { databaseProblem } from '../src/graphql/db-errors.js';
 import { backends, codes, gql, pgliteBackend, pgOutage, PG_SHUTTING_DOWN, startStoreParley, type Outage, type StoreParley, storeParleyForSuite } from './helpers/store.js';
+import { needs } from './helpers/prerequisites.js';
 
 const ADMIN = 'admin-secret-for-error-tests';
 const NUL = 'a\u0000b';
@@ -42,7 +43,7 @@ async function expectUnavailable(url: string): Promise<void> {
 }
 
 for (const backend of backends()) {
-  describe(`GraphQL error codes for database failures on ${backend.name}`, { skip: backend.unavailable ?? false }, () => {
+  describe(`GraphQL error codes for database failures on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
     let p: StoreParley;
     let relay: Outage | undefined;
     before(async () => {

@@ -16,6 +16,7 @@ import { GRAPHIQL_ASSETS } from '../src/graphql/graphiql.js';
 import { createParley, type Parley } from '../src/server.js';
 import { openStore } from '../src/store/index.js';
 import { gql, pgliteBackend, testSettings } from './helpers/store.js';
+import { needs } from './helpers/prerequisites.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = 'admin-key-for-graphiql-test';
@@ -98,7 +99,7 @@ describe('GraphiQL', () => {
     assert.ok((r.body.data!.__schema.types as { name: string }[]).some((t) => t.name === 'ApiKey'));
   });
 
-  it('starts in a browser that can reach only Parley, and loads the schema', { skip: existsSync(CHROMIUM) || process.env.CI ? false : `${CHROMIUM} not found (apt-get install -y chromium): the browser check is skipped` }, async () => {
+  it('starts in a browser that can reach only Parley, and loads the schema', { skip: needs('a Chromium browser', existsSync(CHROMIUM) ? null : `${CHROMIUM} not found (apt-get install -y chromium): the browser check is skipped`) }, async () => {
     const profile = mkdtempSync(join(tmpdir(), 'parley-chromium-'));
     try {
       seen.length = 0;

@@ -1,11 +1,14 @@
 /** Request ids, health, the OpenAPI document and Swagger UI, graceful shutdown. */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readSettings } from '../src/config/env.js';
 import { createParley } from '../src/server.js';
 import { memorySink, postJson, sseEvents, startParley } from './helpers/parley.js';
+import { eventually } from './helpers/store.js';
 
 const body = { model: 'default', messages: [{ role: 'user', content: 'hi' }] };
 
@@ -117,13 +120,24 @@ describe('http', () => {
   it('reports 503 on /health while shutting down, lets an in-flight stream finish, then exits', async () => {
     const p = await startParley({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '20' });
     assert.equal((await fetch(`${p.url}/health`)).status, 200);
-    const streaming = postJson(`${p.url}/v1/chat/completions`, { ...body, stream: true }).then(sseEvents);
-    await sleep(100);
+    // A closing server accepts no new connection, so the probe rides on one still open: a
+    // stream is in flight on it, and the /health request is pipelined behind the stream.
+    const { port } = new URL(p.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let raw = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (raw += d));
+    const ended = once(socket, 'close');
+    const payload = JSON.stringify({ ...body, stream: true });
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`);
+    await eventually(() => raw.includes('data: '), 'the stream started');
     const closing = p.close();
-    assert.equal(p.parley.lifecycle.phase, 'shutting_down');
-    const events = await streaming;
-    assert.equal(events.at(-1), '[DONE]', 'the in-flight stream completed');
+    socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    await ended;
     await closing;
+    assert.match(raw, /data: \[DONE\]/, `the in-flight stream completed: ${raw}`);
+    const health = raw.slice(raw.lastIndexOf('HTTP/1.1 '));
+    assert.match(health, /^HTTP\/1\.1 503 /, `/health during the shutdown: ${health}`);
+    assert.deepEqual(JSON.parse(health.slice(health.indexOf('\r\n\r\n') + 4)), { status: 'shutting_down' });
   });
 
   it('ends streams that outlive the shutdown grace period with an error event', async () => {

@@ -13,6 +13,7 @@ import { openDatabase, type Database } from '../src/store/database.js';
 import { migrate } from '../src/store/migrate.js';
 import { insertStatement, type PendingRecord } from '../src/store/usage-sink.js';
 import { eventually, pgliteBackend, pgOutage, postgresBackend } from './helpers/store.js';
+import { needs } from './helpers/prerequisites.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -34,7 +35,7 @@ function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 const postgres = postgresBackend();
-describe('bounded writes on PostgreSQL', { skip: postgres.unavailable ?? false }, () => {
+describe('bounded writes on PostgreSQL', { skip: needs('PostgreSQL', postgres.unavailable) }, () => {
   after(() => postgres.cleanup());
 
   it('are cancelled by the server when they wait on a lock, leaving nothing waiting there', { timeout: 60_000 }, async () => {

@@ -15,6 +15,7 @@ import { openDatabase, type Database } from '../src/store/database.js';
 import { migrate } from '../src/store/migrate.js';
 import { REQUEST_LOG_COLUMNS } from '../src/store/usage-sink.js';
 import { backends } from './helpers/store.js';
+import { needs } from './helpers/prerequisites.js';
 
 const schemaText = readFileSync(fileURLToPath(new URL('../prisma/schema.prisma', import.meta.url)), 'utf8');
 const dmmfResult = getDMMF({ datamodel: schemaText });
@@ -137,7 +138,7 @@ async function actualSchema(pool: pg.Pool) {
 const sorted = <V>(m: Map<string, V>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
 
 for (const backend of backends()) {
-  describe(`migrations match schema.prisma on ${backend.name}`, { skip: backend.unavailable ?? false }, () => {
+  describe(`migrations match schema.prisma on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
     let db: Database;
     before(async () => {
       const env = await backend.fresh();

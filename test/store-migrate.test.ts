@@ -14,6 +14,7 @@ import { MIGRATIONS_DIR, migrate, MigrationError, readMigrations } from '../src/
 import { openStore } from '../src/store/index.js';
 import { socketDirFor } from '../src/store/pglite.js';
 import { backends, captureLogger, testSettings } from './helpers/store.js';
+import { needs } from './helpers/prerequisites.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -33,7 +34,7 @@ async function tables(pool: pg.Pool): Promise<string[]> {
 }
 
 for (const backend of backends()) {
-  describe(`migration runner on ${backend.name}`, { skip: backend.unavailable ?? false }, () => {
+  describe(`migration runner on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
     after(() => backend.cleanup());
 
     it('applies each migration once and records it as Prisma does', async () => {

@@ -17,6 +17,7 @@ import { SPILL_DIR_NAME, spillTo } from '../src/store/usage-spill.js';
 import type { RequestRecord } from '../src/usage/record.js';
 import { postJson } from './helpers/parley.js';
 import { backends, captureLogger, eventually, startStoreParley, testSettings } from './helpers/store.js';
+import { needs } from './helpers/prerequisites.js';
 
 const KEY = 'sk-shutdown-test-key';
 
@@ -79,7 +80,7 @@ describe('usage sink flush deadline', () => {
 });
 
 for (const backend of backends()) {
-  describe(`shutdown while the database hangs, on ${backend.name}`, { skip: backend.unavailable ?? false }, () => {
+  describe(`shutdown while the database hangs, on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
     after(() => backend.cleanup());
 
     it('finishes while RequestLog is locked, saves the unwritten records, and the next start writes each once', { timeout: 180_000 }, async () => {

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { backends, codes, eventually, gql, pgOutage, startStoreParley, type Backend, type Outage, type StoreParley } from './helpers/store.js';
 import { postJson, sseEvents } from './helpers/parley.js';
-import { MAX_TEXT_CHARS } from '../src/store/usage-sink.js';
+import { needs } from './helpers/prerequisites.js';
 
 const KEY = 'sk-usage-test-key';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -38,7 +38,7 @@ async function freshEnv(backend: Backend, relays: Outage[]): Promise<{ env: Reco
 }
 
 for (const backend of backends()) {
-  describe(`usage records on ${backend.name}`, { skip: backend.unavailable ?? false }, () => {
+  describe(`usage records on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
     const relays: Outage[] = [];
     after(async () => {
       for (const r of relays) await r.close();
@@ -141,7 +141,8 @@ for (const backend of backends()) {
         await eventually(async () => (await rowsFor(p.store.db.pool, ids)).length === 3 && p.store.usage.pending === 0, 'all three rows written');
         const [hugeRow, nulRow, plainRow] = await rowsFor(p.store.db.pool, ids);
         assert.equal(nulRow.requestedModel, 'gpt\uFFFDx');
-        assert.equal(hugeRow.requestedModel, huge.slice(0, MAX_TEXT_CHARS));
+        // docs/data.md: "text is cut to 512 characters".
+        assert.equal(hugeRow.requestedModel, huge.slice(0, 512));
         assert.equal(plainRow.status, 200);
       });
     });
@@ -230,11 +231,21 @@ for (const backend of backends()) {
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      await eventually(() => /Parley is listening on (http:\/\/\S+?) /.test(out), `Parley started (output: ${out})`, 60_000);
-      const url = /Parley is listening on (http:\/\/\S+?) /.exec(out)![1]!;
-      for (let i = 0; i < 5; i++) await (await postJson(`${url}/v1/chat/completions`, { model: 'default', messages: user('x') }, { ...auth, 'x-request-id': `sigterm-${i}` })).text();
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, out);
+      try {
+        await eventually(() => /Parley is listening on (http:\/\/\S+?) /.test(out), `Parley started (output: ${out})`, 60_000);
+        const url = /Parley is listening on (http:\/\/\S+?) /.exec(out)![1]!;
+        for (let i = 0; i < 5; i++) await (await postJson(`${url}/v1/chat/completions`, { model: 'default', messages: user('x') }, { ...auth, 'x-request-id': `sigterm-${i}` })).text();
+        child.kill('SIGTERM');
+        // Bounds a hang (the finally then kills it); it does not time the shutdown.
+        const bound = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000).unref());
+        assert.equal(await Promise.race([exited, bound]), 0, out);
+      } finally {
+        // A failed start or a shutdown that hangs must not leave the child running (and the run waiting on it).
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGKILL');
+          await exited;
+        }
+      }
 
       // Read what the stopped process left behind.
       const { openStore } = await import('../src/store/index.js');

@@ -7,6 +7,7 @@ import { startMockUpstream, type MockUpstream } from './helpers/mock-upstream.js
 import { memorySink, postJson, sseEvents, startParley, type TestParley } from './helpers/parley.js';
 import { checkStream, contentOf } from './helpers/stream-checks.js';
 import { assertVapi, HAVE_VAPI_SPEC, NO_VAPI_SPEC_REASON } from './helpers/vapi-spec.js';
+import { needs } from './helpers/prerequisites.js';
 
 const KEY = 'vapi-credential-secret';
 // Vapi's OpenAI client sends Accept: application/json even when it streams.
@@ -54,7 +55,7 @@ describe('Vapi Custom LLM', () => {
     up.scenarios.set('*', { kind: 'text' });
   });
 
-  it('uses fixtures that are valid against Vapi\'s own schemas', { skip: HAVE_VAPI_SPEC ? false : NO_VAPI_SPEC_REASON }, () => {
+  it('uses fixtures that are valid against Vapi\'s own schemas', { skip: needs("Vapi's OpenAPI schemas", HAVE_VAPI_SPEC ? null : NO_VAPI_SPEC_REASON) }, () => {
     assertVapi('Call', vapi.call);
     assertVapi('TwilioPhoneNumber', vapi.phoneNumber);
     assertVapi('CreateCustomerDTO', vapi.customer);

@@ -204,10 +204,17 @@ export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLog
     await worker?.terminate();
   };
 
+  // The temp socket folder (data dir paths too long for a socket) is this data dir's alone (the
+  // lock): removed when the database closes, or it would pile up in the temp dir.
+  const removeTempSocketDir = () => {
+    if (socketDir !== dataDir) rmSync(socketDir, { recursive: true, force: true });
+  };
+
   const close = async (): Promise<void> => {
     try {
       await stop();
     } finally {
+      removeTempSocketDir();
       lock.release();
     }
   };
@@ -215,6 +222,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLog
   try {
     await start();
   } catch (err) {
+    removeTempSocketDir();
     lock.release();
     throw err;
   }
