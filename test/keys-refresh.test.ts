@@ -89,3 +89,40 @@ describe('database keys during a database outage (PostgreSQL)', { skip: needs('P
     assert.equal(p.logs.filter((l) => /refreshing database keys failed/.test(l.msg)).length, 1, 'the outage is logged once, not per re-read');
   });
 });
+
+describe('a key created while a refresh is reading the table', () => {
+  it('is not dropped by that refresh (its read began before the key was written)', async () => {
+    const { DbKeys } = await import('../src/store/db-keys.js');
+    const { hashKey } = await import('../src/auth/keys.js');
+    const pino = (await import('pino')).default;
+    // A table that answers the refresh's read only when the test says so, with what it held before.
+    let release!: () => void;
+    const readHeld = new Promise<void>((r) => (release = r));
+    const stale: unknown[] = [];
+    let reads = 0;
+    const prisma = {
+      apiKey: {
+        findMany: async () => {
+          reads++;
+          if (reads > 1) await readHeld; // the first read is start()'s
+          return stale;
+        },
+        count: async () => 0,
+        updateMany: async () => ({ count: 0 }),
+        create: async ({ data }: { data: { name: string; prefix: string; hash: string; expiresAt: Date | null; allowedModels: string[] } }) => ({
+          id: 'k1', createdAt: new Date(), lastUsedAt: null, revokedAt: null, ...data,
+        }),
+      },
+    };
+    const keys = new DbKeys(prisma as never, pino({ level: 'silent' }), 60_000);
+    await keys.start();
+    const refreshing = keys.refresh();
+    const { secret } = await keys.create({ name: 'new' });
+    release();
+    await refreshing;
+    await keys.stop();
+    assert.ok(keys.hasKeys(), 'keys exist');
+    const verdict = keys.verify(secret, hashKey(secret));
+    assert.deepEqual(verdict && 'keyId' in verdict ? verdict.keyId : verdict, 'k1', 'the new key is accepted after the stale refresh');
+  });
+});

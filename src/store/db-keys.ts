@@ -39,6 +39,12 @@ export class DbKeys implements KeySource {
   private used = new Set<string>();
   /** Hashes revoked through this process: a refresh that read the table just before can't revive them. */
   private revokedHere = new Set<string>();
+  /**
+   * Keys created through this process that no read of the table has returned yet: a refresh
+   * whose read began before the INSERT committed would otherwise drop the new key until the
+   * next refresh (for a whole outage, if the database then became unreachable).
+   */
+  private createdHere = new Map<string, ActiveKey>();
   /** Hashes of revoked keys (read from the table, and revoked here), so their 401 can say so. */
   private revoked = new Set<string>();
   private timer?: NodeJS.Timeout;
@@ -112,12 +118,14 @@ export class DbKeys implements KeySource {
     const next = new Map<string, ActiveKey>();
     const revoked = new Set(this.revokedHere);
     for (const r of rows) {
+      this.createdHere.delete(r.hash); // the table has it now: the read speaks for it
       if (r.revokedAt !== null || this.revokedHere.has(r.hash)) revoked.add(r.hash);
       else next.set(r.hash, toActive(r));
     }
+    for (const [hash, key] of this.createdHere) if (!revoked.has(hash)) next.set(hash, key);
     this.active = next;
     this.revoked = revoked;
-    this.anyKeys = total > 0;
+    this.anyKeys = total > 0 || this.createdHere.size > 0;
     this.loads++;
   }
 
@@ -145,7 +153,9 @@ export class DbKeys implements KeySource {
         allowedModels: input.allowedModels ?? [],
       },
     });
-    this.active.set(key.hash, toActive(key));
+    const active = toActive(key);
+    this.active.set(key.hash, active);
+    this.createdHere.set(key.hash, active);
     this.anyKeys = true;
     return { key, secret };
   }
@@ -156,6 +166,7 @@ export class DbKeys implements KeySource {
     if (!existing) return null;
     const key = existing.revokedAt ? existing : await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
     this.revokedHere.add(key.hash);
+    this.createdHere.delete(key.hash);
     this.revoked.add(key.hash);
     this.active.delete(key.hash);
     return key;
