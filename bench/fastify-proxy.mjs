@@ -29,7 +29,10 @@ app.post('/v1/chat/completions', async (req, reply) => {
   });
   const type = res.headers['content-type'] ?? 'application/json';
   if (!String(type).includes('text/event-stream')) {
-    return reply.code(res.statusCode).header('content-type', type).send(await res.body.text());
+    return reply
+      .code(res.statusCode)
+      .header('content-type', type)
+      .send(await res.body.text());
   }
   reply.hijack();
   reply.raw.writeHead(res.statusCode, { 'content-type': type, 'cache-control': 'no-cache' });

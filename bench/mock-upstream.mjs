@@ -23,9 +23,11 @@ let profile = { tokens: 20, delayMinMs: 0, delayMaxMs: 0, holdIntervalMs: 0, hol
 let requests = 0;
 let openStreams = 0;
 
-const HEAD = '{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_bench","choices":[{"index":0,"delta":{';
+const HEAD =
+  '{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_bench","choices":[{"index":0,"delta":{';
 const TAIL = '},"logprobs":null,"finish_reason":null}]}';
-const LAST = 'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_bench","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}\n\n';
+const LAST =
+  'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_bench","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}\n\n';
 const now = () => process.hrtime.bigint();
 
 function usageOf(tokens) {
@@ -42,7 +44,14 @@ function buildCompletion() {
     created: 1700000000,
     model: 'gpt-4o-mini',
     system_fingerprint: 'fp_bench',
-    choices: [{ index: 0, message: { role: 'assistant', content: words, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: words, refusal: null },
+        logprobs: null,
+        finish_reason: 'stop',
+      },
+    ],
     usage: usageOf(profile.tokens),
   });
 }
@@ -53,7 +62,7 @@ function delay() {
   return hi <= 0 ? 0 : lo + Math.random() * (hi - lo);
 }
 
-function stream(req, res, body, received) {
+function stream(_req, res, body, received) {
   const includeUsage = /"include_usage"\s*:\s*true/.test(body);
   const p = profile;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
@@ -72,7 +81,8 @@ function stream(req, res, body, received) {
   };
   const finish = () => {
     let out = LAST;
-    if (includeUsage) out += `data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_bench","choices":[],"usage":${JSON.stringify(usageOf(p.tokens))}}\n\n`;
+    if (includeUsage)
+      out += `data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_bench","choices":[],"usage":${JSON.stringify(usageOf(p.tokens))}}\n\n`;
     res.end(`${out}data: [DONE]\n\n`);
   };
   if (p.holdIntervalMs > 0) {
@@ -121,13 +131,17 @@ const server = http.createServer((req, res) => {
       return;
     }
     if (req.method !== 'POST' || !req.url.endsWith('/chat/completions')) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found","type":"invalid_request_error","code":null,"param":null}}');
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"error":{"message":"not found","type":"invalid_request_error","code":null,"param":null}}');
       return;
     }
     requests++;
     // Cheaper than JSON.parse and enough for a mock: does the client want a stream?
     if (/"stream"\s*:\s*true/.test(body)) return stream(req, res, body, received);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(completionBody) }).end(completionBody);
+    res
+      .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(completionBody) })
+      .end(completionBody);
   });
 });
 server.keepAliveTimeout = 120_000;

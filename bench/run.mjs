@@ -20,16 +20,36 @@ import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { freePort, LOAD_CORE, nofileLimit, pinSelf, rssOf, spawnPinned, stop, threadCpu, threadCpuDelta, waitForPort } from './lib/procs.mjs';
-import { BASELINE_ROOT, CHAT_PATH, chatBody, live, PARLEY_ADMIN_KEY, PARLEY_ROOT, ROOT, startTarget } from './lib/targets.mjs';
-import { startCpuMonitor } from './lib/cpu-monitor.mjs';
 import { sequentialLatency } from './drivers/latency.mjs';
-import { throughput } from './drivers/throughput.mjs';
-import { streamTiming } from './drivers/streams.mjs';
 import { openStreams } from './drivers/memory.mjs';
-import { printReport, checkTargets } from './report.mjs';
+import { streamTiming } from './drivers/streams.mjs';
+import { throughput } from './drivers/throughput.mjs';
+import { startCpuMonitor } from './lib/cpu-monitor.mjs';
+import {
+  freePort,
+  LOAD_CORE,
+  nofileLimit,
+  pinSelf,
+  rssOf,
+  spawnPinned,
+  stop,
+  threadCpu,
+  threadCpuDelta,
+  waitForPort,
+} from './lib/procs.mjs';
 import { summary } from './lib/stats.mjs';
-import { summarizeProfile, formatSummary } from './profile-summary.mjs';
+import {
+  BASELINE_ROOT,
+  CHAT_PATH,
+  chatBody,
+  live,
+  PARLEY_ADMIN_KEY,
+  PARLEY_ROOT,
+  ROOT,
+  startTarget,
+} from './lib/targets.mjs';
+import { formatSummary, summarizeProfile } from './profile-summary.mjs';
+import { checkTargets, printReport } from './report.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -39,8 +59,24 @@ const gateways = (option('only') ?? 'bare,fastify,parley,portkey').split(',').fi
 const phases = new Set((option('phases') ?? 'a,b,c,d,e').split(','));
 
 const plan = quick
-  ? { latencyRequests: 1000, latencyWarmup: 300, seconds: 3, warmupSeconds: 4, ttftStreams: 128, memCounts: [200, 1000], streamTokens: 20 }
-  : { latencyRequests: 5000, latencyWarmup: 1000, seconds: 10, warmupSeconds: 10, ttftStreams: 640, memCounts: [1000, 10000], streamTokens: 20 };
+  ? {
+      latencyRequests: 1000,
+      latencyWarmup: 300,
+      seconds: 3,
+      warmupSeconds: 4,
+      ttftStreams: 128,
+      memCounts: [200, 1000],
+      streamTokens: 20,
+    }
+  : {
+      latencyRequests: 5000,
+      latencyWarmup: 1000,
+      seconds: 10,
+      warmupSeconds: 10,
+      ttftStreams: 640,
+      memCounts: [1000, 10000],
+      streamTokens: 20,
+    };
 plan.connections = [32, 256];
 plan.rounds = quick ? 2 : 4;
 plan.throughputRounds = 2;
@@ -64,7 +100,10 @@ function noteErrors(where, counts) {
 }
 
 async function setProfile(mockPort, profile) {
-  const res = await request(`http://127.0.0.1:${mockPort}/_bench/profile`, { method: 'POST', body: JSON.stringify(profile) });
+  const res = await request(`http://127.0.0.1:${mockPort}/_bench/profile`, {
+    method: 'POST',
+    body: JSON.stringify(profile),
+  });
   await res.body.text();
 }
 
@@ -100,17 +139,26 @@ async function checkUsageRecords(target, answered, maxMs = 120_000) {
     await new Promise((r) => setTimeout(r, 250));
   }
   const out = { answered, written, drainedAfterMs: Date.now() - t0 };
-  if (written < answered) invalid.push(`${target.label}: ${answered - written} usage records missing ${maxMs / 1000} s after the load (${written} written, ${answered} answered)`);
+  if (written < answered)
+    invalid.push(
+      `${target.label}: ${answered - written} usage records missing ${maxMs / 1000} s after the load (${written} written, ${answered} answered)`,
+    );
   return out;
 }
 
 /** One non-stream and one stream request must succeed before a gateway is measured. */
 async function smoke(target) {
   for (const stream of [false, true]) {
-    const res = await request(`http://127.0.0.1:${target.port}${CHAT_PATH}`, { method: 'POST', headers: target.headers, body: chatBody(stream) });
+    const res = await request(`http://127.0.0.1:${target.port}${CHAT_PATH}`, {
+      method: 'POST',
+      headers: target.headers,
+      body: chatBody(stream),
+    });
     const text = await res.body.text();
     if (res.statusCode !== 200 || (stream && !text.includes('data: [DONE]'))) {
-      throw new Error(`${target.name} smoke test (${stream ? 'stream' : 'json'}) answered ${res.statusCode}: ${text.slice(0, 300)}`);
+      throw new Error(
+        `${target.name} smoke test (${stream ? 'stream' : 'json'}) answered ${res.statusCode}: ${text.slice(0, 300)}`,
+      );
     }
   }
 }
@@ -129,7 +177,12 @@ async function measureSpeed(specs, mockPort) {
   try {
     for (const spec of specs) {
       log(`${spec.label}: starting`);
-      const t = await startTarget(spec.name, { mockPort, databaseUrl: spec.databaseUrl, label: spec.label, root: spec.root });
+      const t = await startTarget(spec.name, {
+        mockPort,
+        databaseUrl: spec.databaseUrl,
+        label: spec.label,
+        root: spec.root,
+      });
       targets.push(t);
       out[t.label] = { label: t.label, throughput: {} };
     }
@@ -144,7 +197,10 @@ async function measureSpeed(specs, mockPort) {
       await smoke(t);
       count(t, 2);
       count(t, (await throughput(t, { connections: 32, stream: false, seconds: plan.warmupSeconds })).total);
-      count(t, (await throughput(t, { connections: 32, stream: true, seconds: Math.ceil(plan.warmupSeconds / 2) })).total);
+      count(
+        t,
+        (await throughput(t, { connections: 32, stream: true, seconds: Math.ceil(plan.warmupSeconds / 2) })).total,
+      );
     }
     const cpuBefore = new Map(targets.filter((t) => t.pid).map((t) => [t, threadCpu(t.pid)]));
     const turns = (round) => (round % 2 === 0 ? targets : [...targets].reverse());
@@ -157,7 +213,11 @@ async function measureSpeed(specs, mockPort) {
       for (let round = 0; round < plan.rounds; round++) {
         for (const t of turns(round)) {
           await t.loopLag?.();
-          const a = await sequentialLatency(t, { requests: per, warmup: round === 0 ? plan.latencyWarmup : 50, maxMs: 60_000 });
+          const a = await sequentialLatency(t, {
+            requests: per,
+            warmup: round === 0 ? plan.latencyWarmup : 50,
+            maxMs: 60_000,
+          });
           const lag = await t.loopLag?.();
           if (lag?.p99 !== undefined) lags.get(t).push(lag);
           noteErrors(`${t.label} latency`, { errors: a.errors });
@@ -169,7 +229,12 @@ async function measureSpeed(specs, mockPort) {
         out[t.label].latencyMs = summary(samples.get(t));
         // The server's own event-loop delay during (a): the worst round's p99 and max.
         const l = lags.get(t);
-        if (l.length) out[t.label].loopLagDuringLatencyMs = { p50: Math.max(...l.map((x) => x.p50)), p99: Math.max(...l.map((x) => x.p99)), max: Math.max(...l.map((x) => x.max)) };
+        if (l.length)
+          out[t.label].loopLagDuringLatencyMs = {
+            p50: Math.max(...l.map((x) => x.p50)),
+            p99: Math.max(...l.map((x) => x.p99)),
+            max: Math.max(...l.map((x) => x.max)),
+          };
       }
     }
 
@@ -192,15 +257,27 @@ async function measureSpeed(specs, mockPort) {
         }
         for (const t of targets) {
           const acc = sums.get(t);
-          out[t.label].throughput[key] = { rps: acc.total / acc.seconds, total: acc.total, seconds: acc.seconds, rounds: acc.rounds };
+          out[t.label].throughput[key] = {
+            rps: acc.total / acc.seconds,
+            total: acc.total,
+            seconds: acc.seconds,
+            rounds: acc.rounds,
+          };
         }
       }
     }
 
     if (phases.has('c')) {
       const per = Math.ceil(plan.ttftStreams / plan.rounds);
-      log(`(c) streaming, ${plan.tokenDelayMs.join('–')} ms between tokens: ${plan.rounds} rounds × ${per} streams per target`);
-      await setProfile(mockPort, { tokens: plan.streamTokens, delayMinMs: plan.tokenDelayMs[0], delayMaxMs: plan.tokenDelayMs[1], holdIntervalMs: 0 });
+      log(
+        `(c) streaming, ${plan.tokenDelayMs.join('–')} ms between tokens: ${plan.rounds} rounds × ${per} streams per target`,
+      );
+      await setProfile(mockPort, {
+        tokens: plan.streamTokens,
+        delayMinMs: plan.tokenDelayMs[0],
+        delayMaxMs: plan.tokenDelayMs[1],
+        holdIntervalMs: 0,
+      });
       const acc = new Map(targets.map((t) => [t, { ttft: [], ttftPath: [], relay: [] }]));
       for (let round = 0; round < plan.rounds; round++) {
         for (const t of turns(round)) {
@@ -215,7 +292,12 @@ async function measureSpeed(specs, mockPort) {
       }
       for (const t of targets) {
         const a = acc.get(t);
-        out[t.label].streaming = { streams: a.ttft.length, ttftMs: summary(a.ttft), ttftPathMs: summary(a.ttftPath), chunkRelayMs: summary(a.relay) };
+        out[t.label].streaming = {
+          streams: a.ttft.length,
+          ttftMs: summary(a.ttft),
+          ttftPathMs: summary(a.ttftPath),
+          chunkRelayMs: summary(a.relay),
+        };
       }
       await setProfile(mockPort, FAST(plan.streamTokens));
     }
@@ -226,7 +308,9 @@ async function measureSpeed(specs, mockPort) {
     }
     for (const t of targets.filter((x) => x.name === 'parley')) {
       out[t.label].usageRecords = await checkUsageRecords(t, answered.get(t));
-      log(`${t.label}: ${out[t.label].usageRecords.written} usage records for ${answered.get(t)} answered requests, ${out[t.label].usageRecords.drainedAfterMs} ms after the load`);
+      log(
+        `${t.label}: ${out[t.label].usageRecords.written} usage records for ${answered.get(t)} answered requests, ${out[t.label].usageRecords.drainedAfterMs} ms after the load`,
+      );
     }
   } finally {
     for (const t of targets) await t.stop();
@@ -263,7 +347,11 @@ async function measureMemory(name, mockPort, databaseUrl, root) {
       await sleep(1000);
       const idle = rssOf(target.pid);
       out.idleBytes ??= idle;
-      await setProfile(mockPort, { tokens: plan.streamTokens, holdIntervalMs: plan.slowIntervalMs, holdMaxMs: 180_000 });
+      await setProfile(mockPort, {
+        tokens: plan.streamTokens,
+        holdIntervalMs: plan.slowIntervalMs,
+        holdMaxMs: 180_000,
+      });
       const before = (await mockStats(mockPort)).openStreams;
       const t0 = Date.now();
       const streams = await openStreams(target, { count, maxMs: 120_000 });
@@ -271,11 +359,25 @@ async function measureMemory(name, mockPort, databaseUrl, root) {
       await sleep(1000);
       const rss = rssOf(target.pid);
       const upstreamOpen = (await mockStats(mockPort)).openStreams - before;
-      log(`${name}: ${streams.open}/${count} streams open in ${openMs} ms (${upstreamOpen} upstream), RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);
-      noteErrors(`${name} ${count} streams`, { failed: streams.failed, 'not open upstream': Math.max(0, streams.open - upstreamOpen) });
+      log(
+        `${name}: ${streams.open}/${count} streams open in ${openMs} ms (${upstreamOpen} upstream), RSS ${(rss / 2 ** 20).toFixed(1)} MiB`,
+      );
+      noteErrors(`${name} ${count} streams`, {
+        failed: streams.failed,
+        'not open upstream': Math.max(0, streams.open - upstreamOpen),
+      });
       await streams.close();
       const left = await waitForUpstreamIdle(mockPort, 5000);
-      out.counts[count] = { open: streams.open, failed: streams.failed, openMs, upstreamOpen, idleBytes: idle, rssBytes: rss, bytesPerStream: streams.open ? Math.round((rss - idle) / streams.open) : null, upstreamLeftOpenAfterClientsLeft: left };
+      out.counts[count] = {
+        open: streams.open,
+        failed: streams.failed,
+        openMs,
+        upstreamOpen,
+        idleBytes: idle,
+        rssBytes: rss,
+        bytesPerStream: streams.open ? Math.round((rss - idle) / streams.open) : null,
+        upstreamLeftOpenAfterClientsLeft: left,
+      };
     } finally {
       await target.stop();
       await setProfile(mockPort, FAST(plan.streamTokens));
@@ -308,9 +410,18 @@ async function profileParley(mockPort, stamp) {
     const threadOf = (f) => Number(f.split('.').at(-3));
     const main = files.find((f) => threadOf(f) === 0);
     const kind = stream ? 'stream' : 'json';
-    out[kind] = main ? { file: join(dir, main), fromUs, ...summarizeProfile(JSON.parse(readFileSync(join(dir, main), 'utf8')), 25, fromUs) } : { error: 'no profile written' };
+    out[kind] = main
+      ? {
+          file: join(dir, main),
+          fromUs,
+          ...summarizeProfile(JSON.parse(readFileSync(join(dir, main), 'utf8')), 25, fromUs),
+        }
+      : { error: 'no profile written' };
     for (const f of files.filter((x) => x !== main)) {
-      out[`${kind}, worker thread ${threadOf(f)}`] = { file: join(dir, f), ...summarizeProfile(JSON.parse(readFileSync(join(dir, f), 'utf8')), 12, fromUs) };
+      out[`${kind}, worker thread ${threadOf(f)}`] = {
+        file: join(dir, f),
+        ...summarizeProfile(JSON.parse(readFileSync(join(dir, f), 'utf8')), 12, fromUs),
+      };
     }
   }
   return out;
@@ -333,11 +444,14 @@ function parleyUsesDatabaseUrl() {
 }
 
 async function main() {
-  if (!existsSync(join(PARLEY_ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npm run build` first (npm run bench does).');
+  if (!existsSync(join(PARLEY_ROOT, 'dist/main.js')))
+    throw new Error('dist/main.js is missing: run `npm run build` first (npm run bench does).');
   const pinned = pinSelf(LOAD_CORE);
   const started = new Date();
   const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  log(`${quick ? 'quick' : 'full'} run; load generator pinned to core ${LOAD_CORE}: ${pinned}; open-file limit ${fdLimit}`);
+  log(
+    `${quick ? 'quick' : 'full'} run; load generator pinned to core ${LOAD_CORE}: ${pinned}; open-file limit ${fdLimit}`,
+  );
 
   const mockPort = await freePort();
   const mock = spawnPinned(LOAD_CORE, process.execPath, [join(ROOT, 'bench/mock-upstream.mjs'), String(mockPort)]);
@@ -345,7 +459,14 @@ async function main() {
   const results = {
     date: started.toISOString(),
     mode: quick ? 'quick' : 'full',
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, kernel: release(), openFileLimit: fdLimit, loadavgAtStart: loadavg() },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      node: process.version,
+      kernel: release(),
+      openFileLimit: fdLimit,
+      loadavgAtStart: loadavg(),
+    },
     plan,
     speed: {},
     memory: {},
@@ -356,14 +477,19 @@ async function main() {
   try {
     await waitForPort(mockPort, mock);
     const specs = ['direct', ...gateways].map((name) => ({ name, label: name }));
-    const baseline = BASELINE_ROOT && gateways.includes('parley') ? { name: 'parley', label: 'parley@baseline', root: BASELINE_ROOT } : null;
+    const baseline =
+      BASELINE_ROOT && gateways.includes('parley')
+        ? { name: 'parley', label: 'parley@baseline', root: BASELINE_ROOT }
+        : null;
     if (baseline) specs.push(baseline);
     if (!phases.has('e')) {
       results.postgres = { notRun: 'phase e not selected (--phases)' };
     } else if (!databaseUrl) {
       results.postgres = { notRun: 'no PARLEY_BENCH_DATABASE_URL or DATABASE_URL given' };
     } else if (!parleyUsesDatabaseUrl()) {
-      results.postgres = { notRun: 'this Parley build does not read DATABASE_URL yet (the persistence issue has not landed)' };
+      results.postgres = {
+        notRun: 'this Parley build does not read DATABASE_URL yet (the persistence issue has not landed)',
+      };
     } else if (gateways.includes('parley')) {
       specs.push({ name: 'parley', label: 'parley+postgres', databaseUrl });
     }
@@ -380,7 +506,8 @@ async function main() {
     // The Fastify floor is a throughput reference only.
     const memoryTargets = gateways.filter((name) => name !== 'fastify').map((name) => ({ name, label: name }));
     if (baseline) memoryTargets.push(baseline);
-    if (results.postgres && !results.postgres.notRun) memoryTargets.push({ name: 'parley', label: 'parley+postgres', databaseUrl });
+    if (results.postgres && !results.postgres.notRun)
+      memoryTargets.push({ name: 'parley', label: 'parley+postgres', databaseUrl });
     for (const { name, label, databaseUrl: db, root } of phases.has('d') ? memoryTargets : []) {
       try {
         results.memory[label] = await measureMemory(name, mockPort, db, root);
@@ -403,7 +530,8 @@ async function main() {
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   printReport(results);
   if (results.profile) {
-    for (const [kind, p] of Object.entries(results.profile)) console.log(`\nParley CPU profile (${kind}):\n${p.error ?? formatSummary(p)}`);
+    for (const [kind, p] of Object.entries(results.profile))
+      console.log(`\nParley CPU profile (${kind}):\n${p.error ?? formatSummary(p)}`);
   }
   console.log(`\nResults: ${file}`);
   if (!results.valid) process.exitCode = 1;

@@ -15,7 +15,9 @@ const user = process.env.PGUSER || 'postgres';
 const client = new pg.Client({ host, port: Number(port), user, database: 'postgres', connectionTimeoutMillis: 10_000 });
 try {
   await client.connect();
-  await client.query(action === 'create' ? `CREATE DATABASE "${name}"` : `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await client.query(
+    action === 'create' ? `CREATE DATABASE "${name}"` : `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`,
+  );
 } catch (err) {
   console.error(`PostgreSQL at ${user}@${host}:${port}: cannot ${action} database ${name}: ${err.message}`);
   process.exit(1);

@@ -18,10 +18,20 @@ import { openStore } from '../src/store/index.js';
 const RATE = Number(process.env.RATE ?? 300);
 const KILLS = Number(process.env.KILLS ?? 5);
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-kill-'));
-const env = { ...process.env, PORT: '0', PARLEY_DATA_DIR: dataDir, PARLEY_API_KEYS: '', OPENAI_API_KEY: '', PARLEY_BUILTIN_TOKEN_DELAY_MS: '0' };
+const env = {
+  ...process.env,
+  PORT: '0',
+  PARLEY_DATA_DIR: dataDir,
+  PARLEY_API_KEYS: '',
+  OPENAI_API_KEY: '',
+  PARLEY_BUILTIN_TOKEN_DELAY_MS: '0',
+};
 
 async function once(round: number): Promise<{ answered: number; lost: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -35,7 +45,11 @@ async function once(round: number): Promise<{ answered: number; lost: number }> 
   let n = 0;
   const timer = setInterval(() => {
     const id = `kill-${round}-${n++}`;
-    fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': id }, body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'hi' }] }) })
+    fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': id },
+      body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'hi' }] }),
+    })
       .then(async (res) => {
         await res.text();
         if (res.status === 200) answered.push(id);
@@ -49,7 +63,10 @@ async function once(round: number): Promise<{ answered: number; lost: number }> 
   await new Promise((r) => child.once('exit', r));
   const store = await openStore(readSettings({ ...env, LOG_LEVEL: 'silent' }), pino({ level: 'silent' }));
   try {
-    const { rows } = await store.db.pool.query(`SELECT count(*)::int AS n FROM "RequestLog" WHERE "requestId" = ANY($1)`, [acked]);
+    const { rows } = await store.db.pool.query(
+      `SELECT count(*)::int AS n FROM "RequestLog" WHERE "requestId" = ANY($1)`,
+      [acked],
+    );
     return { answered: acked.length, lost: acked.length - rows[0].n };
   } finally {
     await store.close();

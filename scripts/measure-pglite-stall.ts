@@ -86,7 +86,9 @@ try {
     return inline.query(s.text, s.values);
   });
   const b = await rounds(() => db.pool.query(insertStatement(batch())));
-  const c = await rounds(() => db.prisma.requestLog.createMany({ data: batch().map(({ id, r }) => ({ id, ...r, vapi: undefined })) }));
+  const c = await rounds(() =>
+    db.prisma.requestLog.createMany({ data: batch().map(({ id, r }) => ({ id, ...r, vapi: undefined })) }),
+  );
   await inline.close();
   await db.close();
 

@@ -20,9 +20,24 @@ function record(i: number): PendingRecord {
   return {
     id: randomUUID(),
     r: {
-      requestId: `req_${randomUUID()}`, keyId: 'env:0', route: 'openai', requestedModel: 'gpt-4o-mini', provider: 'openai',
-      upstreamModel: 'gpt-4o-mini', stream: i % 2 === 0, status: 200, errorType: null, promptTokens: 10, completionTokens: 20,
-      totalTokens: 30, ttftMs: 150.5, durationMs: 812.25, clientAborted: false, fallback: false, vapi: null, createdAt: new Date(),
+      requestId: `req_${randomUUID()}`,
+      keyId: 'env:0',
+      route: 'openai',
+      requestedModel: 'gpt-4o-mini',
+      provider: 'openai',
+      upstreamModel: 'gpt-4o-mini',
+      stream: i % 2 === 0,
+      status: 200,
+      errorType: null,
+      promptTokens: 10,
+      completionTokens: 20,
+      totalTokens: 30,
+      ttftMs: 150.5,
+      durationMs: 812.25,
+      clientAborted: false,
+      fallback: false,
+      vapi: null,
+      createdAt: new Date(),
     },
   };
 }
@@ -30,14 +45,24 @@ function record(i: number): PendingRecord {
 /** The database directory of the measurement running now. */
 let currentDir = '';
 
-async function measure(name: string, setup: (db: PGlite) => Promise<void>, write: (db: PGlite, batch: PendingRecord[]) => Promise<unknown>, batchSize = BATCH) {
+async function measure(
+  name: string,
+  setup: (db: PGlite) => Promise<void>,
+  write: (db: PGlite, batch: PendingRecord[]) => Promise<unknown>,
+  batchSize = BATCH,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'parley-insert-'));
   currentDir = dir;
-  const db = await PGlite.create(dir, { relaxedDurability: process.env.RELAXED === "1" });
+  const db = await PGlite.create(dir, { relaxedDurability: process.env.RELAXED === '1' });
   for (const m of readMigrations()) await db.exec(m.sql);
   await setup(db);
-  await write(db, Array.from({ length: batchSize }, (_, i) => record(i))); // warm-up
-  const batches = Array.from({ length: Math.ceil(ROWS / batchSize) }, () => Array.from({ length: batchSize }, (_, i) => record(i)));
+  await write(
+    db,
+    Array.from({ length: batchSize }, (_, i) => record(i)),
+  ); // warm-up
+  const batches = Array.from({ length: Math.ceil(ROWS / batchSize) }, () =>
+    Array.from({ length: batchSize }, (_, i) => record(i)),
+  );
   const t0 = process.cpuUsage();
   for (const b of batches) await write(db, b);
   const t = process.cpuUsage(t0);
@@ -47,15 +72,27 @@ async function measure(name: string, setup: (db: PGlite) => Promise<void>, write
   rmSync(dir, { recursive: true, force: true });
 }
 
-const unnest = (db: PGlite, b: PendingRecord[]) => { const s = insertStatement(b); return db.query(s.text, s.values); };
+const unnest = (db: PGlite, b: PendingRecord[]) => {
+  const s = insertStatement(b);
+  return db.query(s.text, s.values);
+};
 const none = async () => {};
 const dropSecondary = async (db: PGlite) => {
-  await db.exec(`DROP INDEX "RequestLog_keyId_createdAt_idx"; DROP INDEX "RequestLog_requestedModel_createdAt_idx"; DROP INDEX "RequestLog_route_createdAt_idx"; DROP INDEX "RequestLog_vapiCallId_idx";`);
+  await db.exec(
+    `DROP INDEX "RequestLog_keyId_createdAt_idx"; DROP INDEX "RequestLog_requestedModel_createdAt_idx"; DROP INDEX "RequestLog_route_createdAt_idx"; DROP INDEX "RequestLog_vapiCallId_idx";`,
+  );
 };
 await measure('unnest INSERT, all indexes', none, unnest);
 await measure('unnest INSERT, all indexes, batch 1000', none, unnest, 1000);
 await measure('unnest INSERT, only createdAt index', dropSecondary, unnest);
-await measure('unnest INSERT, no secondary indexes', async (db) => { await dropSecondary(db); await db.exec('DROP INDEX "RequestLog_createdAt_id_idx"'); }, unnest);
+await measure(
+  'unnest INSERT, no secondary indexes',
+  async (db) => {
+    await dropSecondary(db);
+    await db.exec('DROP INDEX "RequestLog_createdAt_id_idx"');
+  },
+  unnest,
+);
 // What Parley does for the embedded database (src/store/usage-copy.ts): the batch as a CSV
 // file in the data directory, loaded with COPY … FROM '<file>'. The file is written here too,
 // so its cost is counted.

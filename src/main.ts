@@ -10,14 +10,14 @@
  * closing step. Only SIGKILL ends it sooner, and loses what is buffered (docs/data.md).
  */
 import type pino from 'pino';
-import { logDestination } from './logging/format.js';
-import { parleyLogger } from './logging/logger.js';
 import { readSettings, SettingsError } from './config/env.js';
 import { loadFileConfig } from './config/file.js';
 import { checkListenable, listenError } from './listen-errors.js';
+import { logDestination } from './logging/format.js';
+import { parleyLogger } from './logging/logger.js';
 import { buildRouter } from './routing/router.js';
-import { describeAuth, describeRoute, startupLine } from './startup-line.js';
 import { createParley, type Parley } from './server.js';
+import { describeAuth, describeRoute, startupLine } from './startup-line.js';
 import { openStore } from './store/index.js';
 
 /** Exits once `done` settles: 0 after a clean shutdown, 1 if it failed. */
@@ -40,7 +40,10 @@ async function main(): Promise<void> {
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
-      log.warn({ signal }, `already shutting down (${signalled}): ignoring ${signal}; the shutdown ends by itself within its time limits`);
+      log.warn(
+        { signal },
+        `already shutting down (${signalled}): ignoring ${signal}; the shutdown ends by itself within its time limits`,
+      );
       return;
     }
     signalled = signal;
@@ -79,7 +82,12 @@ async function main(): Promise<void> {
   }
   shutdown = () => parley.shutdown();
   if (signalled) return exitAfter(shutdown(), log);
-  const auth = describeAuth({ envKeys: settings.apiKeys.length, dbKeysEver: store.keys.hasKeys(), dbKeysUsable: store.keys.usableCount(), adminKey: !!settings.adminKey });
+  const auth = describeAuth({
+    envKeys: settings.apiKeys.length,
+    dbKeysEver: store.keys.hasKeys(),
+    dbKeysUsable: store.keys.usableCount(),
+    adminKey: !!settings.adminKey,
+  });
   // A warning when nobody can get in: the operator must act, and it should stand out.
   parley.app.log[auth.lockedOut ? 'warn' : 'info'](startupLine(address, auth, defaultRoute));
 }

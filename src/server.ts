@@ -6,11 +6,11 @@
  * server nor GraphQL. main.ts calls this; tests call it with their own settings.
  */
 import type { FastifyInstance } from 'fastify';
-import { isLoopback, SettingsError, type Settings } from './config/env.js';
-import { loadFileConfig, type FileConfig } from './config/file.js';
 import { Authenticator, StaticKeys } from './auth/keys.js';
+import { isLoopback, type Settings, SettingsError } from './config/env.js';
+import { type FileConfig, loadFileConfig } from './config/file.js';
 import { graphqlPlugin } from './graphql/plugin.js';
-import { buildApp, type AppDeps, type ParleyApp } from './http/app.js';
+import { type AppDeps, buildApp, type ParleyApp } from './http/app.js';
 import { ChatPipeline } from './pipeline/chat.js';
 import { buildRouter } from './routing/router.js';
 import type { Store } from './store/index.js';
@@ -58,9 +58,29 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
   const plugins = [...(opts.plugins ?? [])];
   if (store) {
     const { graphqlBodyLimitBytes: bodyLimitBytes, graphqlMaxTokens: maxTokens, adminKey } = settings;
-    plugins.push(graphqlPlugin({ prisma: store.db.prisma, pool: store.db.pool, keys: store.keys, auth, adminKey, bodyLimitBytes, maxTokens }));
+    plugins.push(
+      graphqlPlugin({
+        prisma: store.db.prisma,
+        pool: store.db.pool,
+        keys: store.keys,
+        auth,
+        adminKey,
+        bodyLimitBytes,
+        maxTokens,
+      }),
+    );
   }
-  const built = await buildApp({ settings, router, pipeline, auth, usage, logger: opts.logger, log: opts.log, logStream: opts.logStream, plugins });
+  const built = await buildApp({
+    settings,
+    router,
+    pipeline,
+    auth,
+    usage,
+    logger: opts.logger,
+    log: opts.log,
+    logStream: opts.logStream,
+    plugins,
+  });
   const { app, inflight, lifecycle } = built;
   // The auth mode (open included) is stated in the "listening" line main.ts logs (startup-line.ts).
 

@@ -18,11 +18,19 @@ export interface AuthFacts {
 /** The auth mode in words; `lockedOut` when keys are required but none is accepted. */
 export function describeAuth(f: AuthFacts): { text: string; lockedOut: boolean } {
   if (f.envKeys === 0 && !f.dbKeysEver) {
-    return { text: 'open (no key configured: answers only requests made on this machine; through a tunnel or proxy, 401 until PARLEY_API_KEYS is set)', lockedOut: false };
+    return {
+      text: 'open (no key configured: answers only requests made on this machine; through a tunnel or proxy, 401 until PARLEY_API_KEYS is set)',
+      lockedOut: false,
+    };
   }
   if (f.envKeys === 0 && f.dbKeysUsable === 0) {
-    const fix = f.adminKey ? 'create one with the createApiKey mutation (PARLEY_ADMIN_KEY)' : 'set PARLEY_ADMIN_KEY and create one with the createApiKey mutation';
-    return { text: `key required, but every database key is revoked or expired and PARLEY_API_KEYS is empty, so every request is refused (401): ${fix}, or set PARLEY_API_KEYS`, lockedOut: true };
+    const fix = f.adminKey
+      ? 'create one with the createApiKey mutation (PARLEY_ADMIN_KEY)'
+      : 'set PARLEY_ADMIN_KEY and create one with the createApiKey mutation';
+    return {
+      text: `key required, but every database key is revoked or expired and PARLEY_API_KEYS is empty, so every request is refused (401): ${fix}, or set PARLEY_API_KEYS`,
+      lockedOut: true,
+    };
   }
   const parts = [
     ...(f.envKeys > 0 ? [`${f.envKeys} from PARLEY_API_KEYS`] : []),
@@ -33,7 +41,9 @@ export function describeAuth(f: AuthFacts): { text: string; lockedOut: boolean }
 
 /** "openai gpt-4o-mini", "builtin (offline model)", several targets in the order they are tried. */
 export function describeRoute(route: Route): string {
-  const targets = route.targets.map((t) => (t.provider.type === 'builtin' ? `${t.provider.id} (offline model)` : `${t.provider.id} ${t.model}`));
+  const targets = route.targets.map((t) =>
+    t.provider.type === 'builtin' ? `${t.provider.id} (offline model)` : `${t.provider.id} ${t.model}`,
+  );
   if (route.fallbackReply !== undefined) targets.push('the fallback reply');
   return targets.join(', then ');
 }

@@ -2,18 +2,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { Authenticator, hashKey, StaticKeys, type AuthRequest } from '../src/auth/keys.js';
+import { Authenticator, type AuthRequest, hashKey, StaticKeys } from '../src/auth/keys.js';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
 import type { ApiError } from '../src/protocol/errors.js';
 import { DbKeys } from '../src/store/db-keys.js';
 
 const log = pino({ level: 'silent' });
-const request = (key: string): AuthRequest => ({ headers: { authorization: `Bearer ${key}`, host: '127.0.0.1' }, socket: { remoteAddress: '127.0.0.1' }, log }) as never;
+const request = (key: string): AuthRequest =>
+  ({
+    headers: { authorization: `Bearer ${key}`, host: '127.0.0.1' },
+    socket: { remoteAddress: '127.0.0.1' },
+    log,
+  }) as never;
 
 /** DbKeys over a stand-in for Prisma: only what load() reads (the table as these rows). */
 function dbKeys(rows: { id: string; secret: string; revokedAt?: Date; expiresAt?: Date }[]): DbKeys {
-  const table = rows.map((r) => ({ id: r.id, hash: hashKey(r.secret).toString('hex'), revokedAt: r.revokedAt ?? null, expiresAt: r.expiresAt ?? null, allowedModels: [] }));
-  const prisma = { apiKey: { findMany: async () => table, count: async () => table.length, updateMany: async () => ({ count: 0 }) } } as unknown as PrismaClient;
+  const table = rows.map((r) => ({
+    id: r.id,
+    hash: hashKey(r.secret).toString('hex'),
+    revokedAt: r.revokedAt ?? null,
+    expiresAt: r.expiresAt ?? null,
+    allowedModels: [],
+  }));
+  const prisma = {
+    apiKey: { findMany: async () => table, count: async () => table.length, updateMany: async () => ({ count: 0 }) },
+  } as unknown as PrismaClient;
   return new DbKeys(prisma, log, 60_000);
 }
 

@@ -55,8 +55,10 @@ describe('API keys', () => {
     assert.equal((await fetch(`${p.url}/health`)).status, 200);
   });
 
-  it('refuses Vapi\'s placeholder credential', async () => {
-    const res = await postJson(`${p.url}/chat/completions`, body, { authorization: 'Bearer no-custom-llm-key-provided' });
+  it("refuses Vapi's placeholder credential", async () => {
+    const res = await postJson(`${p.url}/chat/completions`, body, {
+      authorization: 'Bearer no-custom-llm-key-provided',
+    });
     assert.equal(res.status, 401);
   });
 });
@@ -73,19 +75,30 @@ describe('open mode', () => {
 
   it('refuses to start on a non-loopback HOST without keys, and says why', async () => {
     const settings = { ...readSettings({ HOST: '0.0.0.0', LOG_LEVEL: 'silent' }), port: 0 };
-    await assert.rejects(createParley({ settings }), (err: Error) => err instanceof SettingsError && /PARLEY_API_KEYS/.test(err.message));
+    await assert.rejects(
+      createParley({ settings }),
+      (err: Error) => err instanceof SettingsError && /PARLEY_API_KEYS/.test(err.message),
+    );
   });
 });
 
 /** POST with any headers, Host included (fetch does not let a caller set Host). */
-function rawPost(url: string, headers: Record<string, string>, payload = JSON.stringify(body)): Promise<{ status: number; json: { error: { message: string; type: string; code: string } } }> {
+function rawPost(
+  url: string,
+  headers: Record<string, string>,
+  payload = JSON.stringify(body),
+): Promise<{ status: number; json: { error: { message: string; type: string; code: string } } }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -107,7 +120,11 @@ describe('open mode through a tunnel or proxy', () => {
   });
 
   it('refuses what ngrok sends (public Host, X-Forwarded-For) with a 401 that says how to set a key', async () => {
-    const res = await rawPost(`${p.url}/v1/chat/completions`, { host: 'abcd-1234.ngrok-free.app', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' });
+    const res = await rawPost(`${p.url}/v1/chat/completions`, {
+      host: 'abcd-1234.ngrok-free.app',
+      'x-forwarded-for': '203.0.113.7',
+      'x-forwarded-proto': 'https',
+    });
     assert.equal(res.status, 401);
     assertSpec('ErrorResponse', res.json);
     assert.equal(res.json.error.type, 'authentication_error');
@@ -117,7 +134,15 @@ describe('open mode through a tunnel or proxy', () => {
   });
 
   it('refuses a loopback Host that carries any proxy header (a tunnel rewriting Host still adds them)', async () => {
-    for (const header of ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'cf-connecting-ip', 'via']) {
+    for (const header of [
+      'forwarded',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-proto',
+      'x-real-ip',
+      'cf-connecting-ip',
+      'via',
+    ]) {
       const res = await rawPost(`${p.url}/v1/chat/completions`, { host: `localhost:${port}`, [header]: 'x' });
       assert.equal(res.status, 401, header);
       assert.match(res.json.error.message, new RegExp(header), header);
@@ -136,31 +161,48 @@ describe('open mode through a tunnel or proxy', () => {
   });
 
   it('decides locality from the peer address as well', () => {
-    const req = (remoteAddress: string | undefined, host = 'localhost:8000') => ({ headers: { host }, socket: { remoteAddress } });
+    const req = (remoteAddress: string | undefined, host = 'localhost:8000') => ({
+      headers: { host },
+      socket: { remoteAddress },
+    });
     assert.equal(notLocalReason(req('127.0.0.1')), null);
     assert.equal(notLocalReason(req('127.8.9.10')), null);
     assert.equal(notLocalReason(req('::1', '[::1]:8000')), null);
     assert.equal(notLocalReason(req('::ffff:127.0.0.1')), null);
-    for (const peer of ['192.168.1.20', '::ffff:10.0.0.1', 'fe80::1', undefined]) assert.match(notLocalReason(req(peer)) ?? '', /non-loopback address/, String(peer));
+    for (const peer of ['192.168.1.20', '::ffff:10.0.0.1', 'fe80::1', undefined])
+      assert.match(notLocalReason(req(peer)) ?? '', /non-loopback address/, String(peer));
     assert.match(notLocalReason({ headers: {}, socket: { remoteAddress: '127.0.0.1' } }) ?? '', /Host/);
   });
 
   it('applies the same rule to GraphQL', async () => {
     const auth = new Authenticator([new StaticKeys([])]);
     const log = pino({ level: 'silent' });
-    const local = await identify({ headers: { host: 'localhost:8000' }, socket: { remoteAddress: '127.0.0.1' }, log }, auth, undefined);
+    const local = await identify(
+      { headers: { host: 'localhost:8000' }, socket: { remoteAddress: '127.0.0.1' }, log },
+      auth,
+      undefined,
+    );
     assert.equal(local.principal?.keyId, 'open');
-    const tunnel = await identify({ headers: { host: 'abcd-1234.ngrok-free.app', 'x-forwarded-for': '203.0.113.7' }, socket: { remoteAddress: '127.0.0.1' }, log }, auth, undefined);
+    const tunnel = await identify(
+      {
+        headers: { host: 'abcd-1234.ngrok-free.app', 'x-forwarded-for': '203.0.113.7' },
+        socket: { remoteAddress: '127.0.0.1' },
+        log,
+      },
+      auth,
+      undefined,
+    );
     assert.equal(tunnel.principal, null);
     assert.throws(
       () => requireKey(tunnel),
-      (err: Error & { extensions?: { code?: string } }) => err.extensions?.code === 'UNAUTHENTICATED' && /PARLEY_API_KEYS/.test(err.message),
+      (err: Error & { extensions?: { code?: string } }) =>
+        err.extensions?.code === 'UNAUTHENTICATED' && /PARLEY_API_KEYS/.test(err.message),
     );
     assert.equal(auth.failures.byCode.api_key_required, 1);
   });
 });
 
-describe('Vapi\'s placeholder as a configured key', () => {
+describe("Vapi's placeholder as a configured key", () => {
   it('stops Parley at startup, naming the setting', () => {
     assert.throws(
       () => readSettings({ PARLEY_API_KEYS: 'real-key,no-custom-llm-key-provided' }),

@@ -11,11 +11,11 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readSettings } from '../src/config/env.js';
 import { MAX_JSON_DEPTH } from '../src/protocol/json-depth.js';
-import { startMockUpstream, type MockUpstream } from './helpers/mock-upstream.js';
+import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { assertSpec } from './helpers/openai-spec.js';
 import { memorySink, postJson, sseEvents, startParley, type TestParley } from './helpers/parley.js';
 import { checkStream, contentOf } from './helpers/stream-checks.js';
@@ -29,7 +29,9 @@ const CAP = 1024 * 1024;
 const sseChunk = (content: string, role?: string) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: role ? { role, content } : { content }, logprobs: null, finish_reason: null }] })}\n\n`;
 
-async function errorOf(res: Response): Promise<{ message: string; type: string; param: string | null; code: string | null }> {
+async function errorOf(
+  res: Response,
+): Promise<{ message: string; type: string; param: string | null; code: string | null }> {
   const body = await res.json();
   assertSpec('ErrorResponse', body);
   return body.error;
@@ -48,12 +50,29 @@ describe('a misbehaving upstream ends one request cleanly', () => {
     process.on('unhandledRejection', onEscaped);
     up = await startMockUpstream();
     p = await startParley(
-      { OPENAI_API_KEY: 'sk-upstream-secret', OPENAI_BASE_URL: up.url, PARLEY_API_KEYS: KEY, UPSTREAM_MAX_RESPONSE_BYTES: String(CAP), UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '10000', UPSTREAM_IDLE_TIMEOUT_MS: '10000' },
+      {
+        OPENAI_API_KEY: 'sk-upstream-secret',
+        OPENAI_BASE_URL: up.url,
+        PARLEY_API_KEYS: KEY,
+        UPSTREAM_MAX_RESPONSE_BYTES: String(CAP),
+        UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '10000',
+        UPSTREAM_IDLE_TIMEOUT_MS: '10000',
+      },
       {
         providers: { mock: { type: 'openai-compatible', baseUrl: up.url } },
         models: {
-          'refused-then-good': { targets: [{ provider: 'mock', model: 'refused' }, { provider: 'mock', model: 'good' }] },
-          'limited-then-good': { targets: [{ provider: 'mock', model: 'limited' }, { provider: 'mock', model: 'good' }] },
+          'refused-then-good': {
+            targets: [
+              { provider: 'mock', model: 'refused' },
+              { provider: 'mock', model: 'good' },
+            ],
+          },
+          'limited-then-good': {
+            targets: [
+              { provider: 'mock', model: 'limited' },
+              { provider: 'mock', model: 'good' },
+            ],
+          },
         },
       },
       {},
@@ -80,9 +99,15 @@ describe('a misbehaving upstream ends one request cleanly', () => {
     const json = await postJson(chat, { model: 'default', messages }, auth);
     assert.equal(json.status, 200, 'a following request succeeds');
     assert.equal((await json.json()).choices[0].message.content, 'Hello from the mock upstream.');
-    const chunks = checkStream(await sseEvents(await postJson(chat, { model: 'default', messages, stream: true }, auth)));
+    const chunks = checkStream(
+      await sseEvents(await postJson(chat, { model: 'default', messages, stream: true }, auth)),
+    );
     assert.equal(contentOf(chunks), 'Hello from the mock upstream.');
-    assert.deepEqual(escaped.splice(0), [], 'no error escaped as an uncaught exception (it would have ended the process)');
+    assert.deepEqual(
+      escaped.splice(0),
+      [],
+      'no error escaped as an uncaught exception (it would have ended the process)',
+    );
   }
 
   it('answers 502 when a stream request gets HTTP 200 with a text/plain body (it used to crash the process)', async () => {
@@ -100,7 +125,10 @@ describe('a misbehaving upstream ends one request cleanly', () => {
   });
 
   it('answers 502 when the upstream sends garbage with an event-stream content type', async () => {
-    for (const body of ['<html><body>502 Bad Gateway</body></html>\n\nnot sse either\n\n', 'data: <html>oops</html>\n\ndata: [DONE]\n\n']) {
+    for (const body of [
+      '<html><body>502 Bad Gateway</body></html>\n\nnot sse either\n\n',
+      'data: <html>oops</html>\n\ndata: [DONE]\n\n',
+    ]) {
       up.scenarios.set('*', { kind: 'raw', contentType: 'text/event-stream', body });
       const res = await postJson(chat, { model: 'default', messages, stream: true }, auth);
       assert.equal(res.status, 502, body);
@@ -110,7 +138,11 @@ describe('a misbehaving upstream ends one request cleanly', () => {
   });
 
   it('ends with one error event when garbage follows good chunks', async () => {
-    up.scenarios.set('*', { kind: 'raw', contentType: 'text/event-stream', body: `${sseChunk('', 'assistant')}${sseChunk('Hi')}data: \u0000\u0001garbage\n\ndata: [DONE]\n\n` });
+    up.scenarios.set('*', {
+      kind: 'raw',
+      contentType: 'text/event-stream',
+      body: `${sseChunk('', 'assistant')}${sseChunk('Hi')}data: \u0000\u0001garbage\n\ndata: [DONE]\n\n`,
+    });
     const events = await sseEvents(await postJson(chat, { model: 'default', messages, stream: true }, auth));
     assert.equal(events.length, 3);
     assert.equal(JSON.parse(events[1]!).choices[0].delta.content, 'Hi');
@@ -124,7 +156,13 @@ describe('a misbehaving upstream ends one request cleanly', () => {
     up.scenarios.set('*', { kind: 'malformed-usage', afterChunks: 3 });
     for (const includeUsage of [false, true]) {
       sink.records.length = 0;
-      const events = await sseEvents(await postJson(chat, { model: 'default', messages, stream: true, stream_options: { include_usage: includeUsage } }, auth));
+      const events = await sseEvents(
+        await postJson(
+          chat,
+          { model: 'default', messages, stream: true, stream_options: { include_usage: includeUsage } },
+          auth,
+        ),
+      );
       const chunks = checkStream(events, { includeUsage });
       assert.equal(contentOf(chunks), 'Hello from the mock upstream.');
       for (let i = 0; i < 20 && sink.records.length === 0; i++) await sleep(10);
@@ -176,7 +214,10 @@ describe('a misbehaving upstream ends one request cleanly', () => {
     assert.equal(res.status, 200);
     const text = await res.text();
     assert.ok(text.length <= CAP + 4096, `relayed ${text.length} bytes, at most the cap`);
-    const events = text.split('\n\n').filter(Boolean).map((e) => e.slice('data: '.length));
+    const events = text
+      .split('\n\n')
+      .filter(Boolean)
+      .map((e) => e.slice('data: '.length));
     assert.ok(events.length > 2);
     const last = JSON.parse(events.at(-1)!);
     assertSpec('ErrorResponse', last);
@@ -192,7 +233,14 @@ describe('a misbehaving upstream ends one request cleanly', () => {
       up.scenarios.set('*', {
         kind: 'error',
         status,
-        body: JSON.stringify({ error: { message: 'Incorrect API key provided: sk-upst*****cret.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }),
+        body: JSON.stringify({
+          error: {
+            message: 'Incorrect API key provided: sk-upst*****cret.',
+            type: 'invalid_request_error',
+            param: null,
+            code: 'invalid_api_key',
+          },
+        }),
       });
       for (const stream of [false, true]) {
         const res = await postJson(chat, { model: 'default', messages, stream }, auth);
@@ -212,7 +260,10 @@ describe('a misbehaving upstream ends one request cleanly', () => {
     up.scenarios.set('refused', { kind: 'error', status: 401 });
     const res = await postJson(chat, { model: 'refused-then-good', messages }, auth);
     assert.equal(res.status, 200);
-    assert.deepEqual(up.received.map((r) => r.body.model), ['refused', 'good']);
+    assert.deepEqual(
+      up.received.map((r) => r.body.model),
+      ['refused', 'good'],
+    );
     await assertStillServes();
   });
 
@@ -229,14 +280,19 @@ describe('a misbehaving upstream ends one request cleanly', () => {
     for (const stream of [false, true]) {
       const res = await postJson(chat, { model: 'default', messages, stream }, auth);
       assert.equal(res.status, 429);
-      for (const [name, value] of Object.entries(headers)) assert.equal(res.headers.get(name), value, `${name} (stream: ${stream})`);
+      for (const [name, value] of Object.entries(headers))
+        assert.equal(res.headers.get(name), value, `${name} (stream: ${stream})`);
       assert.equal((await errorOf(res)).message, 'mock upstream error 429', 'the envelope still passes through');
     }
     await assertStillServes();
   });
 
   it('sends no 429 headers when a later target answers', async () => {
-    up.scenarios.set('limited', { kind: 'error', status: 429, headers: { 'retry-after': '7', 'x-ratelimit-remaining-requests': '0' } });
+    up.scenarios.set('limited', {
+      kind: 'error',
+      status: 429,
+      headers: { 'retry-after': '7', 'x-ratelimit-remaining-requests': '0' },
+    });
     for (const stream of [false, true]) {
       const res = await postJson(chat, { model: 'limited-then-good', messages, stream }, auth);
       assert.equal(res.status, 200);
@@ -244,7 +300,10 @@ describe('a misbehaving upstream ends one request cleanly', () => {
       assert.equal(res.headers.get('x-ratelimit-remaining-requests'), null);
       await res.arrayBuffer();
     }
-    assert.deepEqual(up.received.map((r) => r.body.model), ['limited', 'good', 'limited', 'good']);
+    assert.deepEqual(
+      up.received.map((r) => r.body.model),
+      ['limited', 'good', 'limited', 'good'],
+    );
     await assertStillServes();
   });
 

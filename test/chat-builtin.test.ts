@@ -25,18 +25,26 @@ describe('built-in offline model', () => {
     assert.equal(body.object, 'chat.completion');
     assert.match(body.choices[0].message.content, /Parley's built-in offline model/);
     assert.match(body.choices[0].message.content, /Tell me a joke/);
-    assert.match(body.choices[0].message.content, /no upstream provider is configured.*Set OPENAI_API_KEY or PARLEY_CONFIG/);
+    assert.match(
+      body.choices[0].message.content,
+      /no upstream provider is configured.*Set OPENAI_API_KEY or PARLEY_CONFIG/,
+    );
     assert.equal(body.choices[0].finish_reason, 'stop');
     assert.equal(body.usage.total_tokens, body.usage.prompt_tokens + body.usage.completion_tokens);
   });
 
-  it("points at the config when one routed the request here, rather than saying to set one", async () => {
+  it('points at the config when one routed the request here, rather than saying to set one', async () => {
     const configured = await startParley({}, { models: { default: { provider: 'builtin', model: 'parley-offline' } } });
     try {
-      const body = await (await postJson(`${configured.url}/v1/chat/completions`, { model: 'default', messages: user('hi') })).json();
+      const body = await (
+        await postJson(`${configured.url}/v1/chat/completions`, { model: 'default', messages: user('hi') })
+      ).json();
       const text: string = body.choices[0].message.content;
       assert.doesNotMatch(text, /PARLEY_CONFIG to route|no upstream provider is configured/);
-      assert.match(text, /the model name "default" is routed to it.*To answer with a real model, route "default" to an upstream provider in PARLEY_CONFIG\.$/);
+      assert.match(
+        text,
+        /the model name "default" is routed to it.*To answer with a real model, route "default" to an upstream provider in PARLEY_CONFIG\.$/,
+      );
     } finally {
       await configured.close();
     }
@@ -63,7 +71,9 @@ describe('built-in offline model', () => {
       const body = await (await postJson(chat, { model: 'default', messages: user('x'), [field]: 3 })).json();
       assert.equal(body.choices[0].finish_reason, 'length', field);
       assert.equal(body.usage.completion_tokens, 3, field);
-      const chunks = checkStream(await sseEvents(await postJson(chat, { model: 'default', messages: user('x'), [field]: 3, stream: true })));
+      const chunks = checkStream(
+        await sseEvents(await postJson(chat, { model: 'default', messages: user('x'), [field]: 3, stream: true })),
+      );
       assert.equal(chunks.flatMap((c) => c.choices).find((ch) => ch.finish_reason)?.finish_reason, 'length');
       assert.equal(contentOf(chunks).trim().split(/\s+/).length, 3);
     }
@@ -77,17 +87,42 @@ describe('built-in offline model', () => {
 
   it('returns n choices, interleaved when streaming', async () => {
     const body = await (await postJson(chat, { model: 'default', messages: user('x'), n: 3 })).json();
-    assert.deepEqual(body.choices.map((c: { index: number }) => c.index), [0, 1, 2]);
-    const chunks = checkStream(await sseEvents(await postJson(chat, { model: 'default', messages: user('x'), n: 2, stream: true })), { n: 2 });
+    assert.deepEqual(
+      body.choices.map((c: { index: number }) => c.index),
+      [0, 1, 2],
+    );
+    const chunks = checkStream(
+      await sseEvents(await postJson(chat, { model: 'default', messages: user('x'), n: 2, stream: true })),
+      { n: 2 },
+    );
     const order = chunks.slice(0, 6).map((c) => c.choices[0]!.index);
     assert.deepEqual(order, [0, 1, 0, 1, 0, 1]);
     assert.equal(contentOf(chunks, 0), contentOf(chunks, 1));
   });
 
   it('sends the usage chunk only when stream_options.include_usage is true', async () => {
-    const withUsage = checkStream(await sseEvents(await postJson(chat, { model: 'default', messages: user('x'), stream: true, stream_options: { include_usage: true } })), { includeUsage: true });
+    const withUsage = checkStream(
+      await sseEvents(
+        await postJson(chat, {
+          model: 'default',
+          messages: user('x'),
+          stream: true,
+          stream_options: { include_usage: true },
+        }),
+      ),
+      { includeUsage: true },
+    );
     assert.ok((withUsage.at(-1)!.usage as { total_tokens: number }).total_tokens > 0);
-    checkStream(await sseEvents(await postJson(chat, { model: 'default', messages: user('x'), stream: true, stream_options: { include_usage: false } })));
+    checkStream(
+      await sseEvents(
+        await postJson(chat, {
+          model: 'default',
+          messages: user('x'),
+          stream: true,
+          stream_options: { include_usage: false },
+        }),
+      ),
+    );
   });
 
   const weatherTool = {
@@ -96,7 +131,11 @@ describe('built-in offline model', () => {
       name: 'get_weather',
       parameters: {
         type: 'object',
-        properties: { city: { type: 'string', minLength: 2 }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] }, days: { type: 'integer', minimum: 1, maximum: 7 } },
+        properties: {
+          city: { type: 'string', minLength: 2 },
+          unit: { type: 'string', enum: ['celsius', 'fahrenheit'] },
+          days: { type: 'integer', minimum: 1, maximum: 7 },
+        },
         required: ['city', 'unit', 'days'],
         additionalProperties: false,
       },
@@ -104,7 +143,14 @@ describe('built-in offline model', () => {
   };
 
   it('makes a well-formed tool call when tool_choice forces one', async () => {
-    const body = await (await postJson(chat, { model: 'default', messages: user('weather?'), tools: [weatherTool], tool_choice: { type: 'function', function: { name: 'get_weather' } } })).json();
+    const body = await (
+      await postJson(chat, {
+        model: 'default',
+        messages: user('weather?'),
+        tools: [weatherTool],
+        tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      })
+    ).json();
     assertSpec('CreateChatCompletionResponse', body);
     const call = body.choices[0].message.tool_calls[0];
     assert.equal(body.choices[0].finish_reason, 'tool_calls');
@@ -117,7 +163,17 @@ describe('built-in offline model', () => {
   });
 
   it('streams a forced tool call as OpenAI does: id, type and name first, then argument fragments', async () => {
-    const chunks = checkStream(await sseEvents(await postJson(chat, { model: 'default', messages: user('weather?'), stream: true, tools: [weatherTool], tool_choice: 'required' })));
+    const chunks = checkStream(
+      await sseEvents(
+        await postJson(chat, {
+          model: 'default',
+          messages: user('weather?'),
+          stream: true,
+          tools: [weatherTool],
+          tool_choice: 'required',
+        }),
+      ),
+    );
     type Call = { index: number; id?: string; type?: string; function: { name?: string; arguments?: string } };
     const calls = chunks.flatMap((c) => c.choices.flatMap((ch) => (ch.delta.tool_calls as Call[] | undefined) ?? []));
     assert.equal(calls[0]!.id?.startsWith('call_'), true);
@@ -130,7 +186,9 @@ describe('built-in offline model', () => {
   });
 
   it('answers in text when tool_choice is auto', async () => {
-    const body = await (await postJson(chat, { model: 'default', messages: user('x'), tools: [weatherTool], tool_choice: 'auto' })).json();
+    const body = await (
+      await postJson(chat, { model: 'default', messages: user('x'), tools: [weatherTool], tool_choice: 'auto' })
+    ).json();
     assert.equal(body.choices[0].finish_reason, 'stop');
     assert.match(body.choices[0].message.content, /1 tool was offered/);
   });
@@ -139,7 +197,10 @@ describe('built-in offline model', () => {
     const res = await fetch(`${p.url}/v1/models`);
     const body = await res.json();
     assertSpec('ListModelsResponse', body);
-    assert.deepEqual(body.data.map((m: { id: string }) => m.id), ['default']);
+    assert.deepEqual(
+      body.data.map((m: { id: string }) => m.id),
+      ['default'],
+    );
   });
 
   it('404s a model it cannot route, with code model_not_found', async () => {

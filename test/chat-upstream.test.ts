@@ -1,8 +1,8 @@
 /** Parley in front of an OpenAI-compatible upstream (a local mock speaking the exact wire format). */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { startMockUpstream, type MockUpstream } from './helpers/mock-upstream.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { assertSpec } from './helpers/openai-spec.js';
 import { postJson, sseEvents, startParley, type TestParley } from './helpers/parley.js';
 import { checkStream, contentOf } from './helpers/stream-checks.js';
@@ -17,7 +17,12 @@ describe('OpenAI-compatible upstream', () => {
   let chat: string;
   before(async () => {
     up = await startMockUpstream();
-    p = await startParley({ OPENAI_API_KEY: 'sk-upstream-secret', OPENAI_BASE_URL: up.url, DEFAULT_MODEL: 'gpt-4o-mini', PARLEY_API_KEYS: KEY });
+    p = await startParley({
+      OPENAI_API_KEY: 'sk-upstream-secret',
+      OPENAI_BASE_URL: up.url,
+      DEFAULT_MODEL: 'gpt-4o-mini',
+      PARLEY_API_KEYS: KEY,
+    });
     chat = `${p.url}/v1/chat/completions`;
   });
   after(async () => {
@@ -45,7 +50,8 @@ describe('OpenAI-compatible upstream', () => {
   it('relays the upstream JSON byte for byte', async () => {
     // Not what JSON.stringify would write: spaces, escapes, key order, a trailing newline.
     // A body parsed and stringified again would differ in every one of them.
-    const raw = '{ "id" : "chatcmpl-raw1", "object":"chat.completion", "created":1700000000, "model":"gpt-4o-mini",\n  "choices":[{"index":0,"message":{"role":"assistant","content":"caf\\u00e9 \\/ \\"ok\\"","refusal":null},"logprobs":null,"finish_reason":"stop"}],\n  "usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}, "system_fingerprint":"fp_mock" }\n';
+    const raw =
+      '{ "id" : "chatcmpl-raw1", "object":"chat.completion", "created":1700000000, "model":"gpt-4o-mini",\n  "choices":[{"index":0,"message":{"role":"assistant","content":"caf\\u00e9 \\/ \\"ok\\"","refusal":null},"logprobs":null,"finish_reason":"stop"}],\n  "usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}, "system_fingerprint":"fp_mock" }\n';
     up.scenarios.set('*', { kind: 'raw', contentType: 'application/json', body: raw });
     const res = await postJson(chat, { model: 'default', messages }, auth);
     assert.equal(res.status, 200);
@@ -64,8 +70,19 @@ describe('OpenAI-compatible upstream', () => {
       messages: [
         { role: 'system', content: 'sys' },
         { role: 'developer', content: [{ type: 'text', text: 'dev' }] },
-        { role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'low' } }], name: 'ann' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'look' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'low' } },
+          ],
+          name: 'ann',
+        },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
         { role: 'tool', tool_call_id: 'call_1', content: '{"ok":true}' },
         { role: 'function', name: 'f', content: 'legacy' },
       ],
@@ -82,7 +99,12 @@ describe('OpenAI-compatible upstream', () => {
       top_logprobs: 2,
       seed: 42,
       user: 'u-1',
-      tools: [{ type: 'function', function: { name: 'f', description: 'd', parameters: { type: 'object', properties: {} }, strict: false } }],
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'f', description: 'd', parameters: { type: 'object', properties: {} }, strict: false },
+        },
+      ],
       tool_choice: 'auto',
       parallel_tool_calls: false,
       response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' }, strict: true } },
@@ -105,7 +127,9 @@ describe('OpenAI-compatible upstream', () => {
   });
 
   it('keeps the usage chunk when the client asked for it', async () => {
-    const events = await sseEvents(await postJson(chat, { model: 'default', messages, stream: true, stream_options: { include_usage: true } }, auth));
+    const events = await sseEvents(
+      await postJson(chat, { model: 'default', messages, stream: true, stream_options: { include_usage: true } }, auth),
+    );
     const chunks = checkStream(events, { includeUsage: true });
     assert.deepEqual(chunks.at(-1)!.usage, { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 });
   });
@@ -118,7 +142,11 @@ describe('OpenAI-compatible upstream', () => {
       '{"choices":[ {"index":0, "delta":{"content":"caf\\u00e9 \\/ \\"x\\""},"logprobs":null,"finish_reason":null} ],"id":"chatcmpl-raw2","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini"}',
       '{"id":"chatcmpl-raw2","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]   }',
     ];
-    up.scenarios.set('*', { kind: 'raw', contentType: 'text/event-stream', body: `${payloads.map((p) => `data: ${p}\n\n`).join('')}data: [DONE]\n\n` });
+    up.scenarios.set('*', {
+      kind: 'raw',
+      contentType: 'text/event-stream',
+      body: `${payloads.map((p) => `data: ${p}\n\n`).join('')}data: [DONE]\n\n`,
+    });
     const res = await postJson(chat, { model: 'default', messages, stream: true }, auth);
     assert.equal(res.status, 200);
     assert.deepEqual(await sseEvents(res), [...payloads, '[DONE]']);
@@ -126,15 +154,31 @@ describe('OpenAI-compatible upstream', () => {
 
   it('relays streamed tool calls and n > 1', async () => {
     up.scenarios.set('*', { kind: 'tool', name: 'get_weather', args: '{"city":"Paris"}' });
-    const chunks = checkStream(await sseEvents(await postJson(chat, { model: 'default', messages, stream: true }, auth)));
-    const args = chunks.flatMap((c) => c.choices.flatMap((ch) => ((ch.delta.tool_calls as { function: { arguments?: string } }[]) ?? []).map((t) => t.function.arguments ?? ''))).join('');
+    const chunks = checkStream(
+      await sseEvents(await postJson(chat, { model: 'default', messages, stream: true }, auth)),
+    );
+    const args = chunks
+      .flatMap((c) =>
+        c.choices.flatMap((ch) =>
+          ((ch.delta.tool_calls as { function: { arguments?: string } }[]) ?? []).map(
+            (t) => t.function.arguments ?? '',
+          ),
+        ),
+      )
+      .join('');
     assert.equal(args, '{"city":"Paris"}');
     up.scenarios.set('*', { kind: 'text' });
-    checkStream(await sseEvents(await postJson(chat, { model: 'default', messages, stream: true, n: 2 }, auth)), { n: 2 });
+    checkStream(await sseEvents(await postJson(chat, { model: 'default', messages, stream: true, n: 2 }, auth)), {
+      n: 2,
+    });
   });
 
   it('streams when body.stream is true whatever the Accept header says', async () => {
-    const res = await postJson(chat, { model: 'default', messages, stream: true }, { ...auth, accept: 'application/json' });
+    const res = await postJson(
+      chat,
+      { model: 'default', messages, stream: true },
+      { ...auth, accept: 'application/json' },
+    );
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     checkStream(await sseEvents(res));
   });
@@ -154,7 +198,8 @@ describe('OpenAI-compatible upstream', () => {
   }
 
   it('passes the upstream error envelope through verbatim, stream or not', async () => {
-    const body = '{"error":{"message":"Rate limit reached for gpt-4o","type":"requests","param":null,"code":"rate_limit_exceeded","retry_after_ms":120}}';
+    const body =
+      '{"error":{"message":"Rate limit reached for gpt-4o","type":"requests","param":null,"code":"rate_limit_exceeded","retry_after_ms":120}}';
     up.scenarios.set('*', { kind: 'error', status: 429, body });
     for (const stream of [false, true]) {
       const res = await postJson(chat, { model: 'default', messages, stream }, auth);
@@ -218,7 +263,12 @@ describe('upstream failures and timeouts', () => {
 
   it('answers 504 when the upstream does not answer within the first-byte timeout, and ends a stalled stream with an error event', async () => {
     const up = await startMockUpstream();
-    const p = await startParley({ OPENAI_API_KEY: 'k', OPENAI_BASE_URL: up.url, UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '200', UPSTREAM_IDLE_TIMEOUT_MS: '200' });
+    const p = await startParley({
+      OPENAI_API_KEY: 'k',
+      OPENAI_BASE_URL: up.url,
+      UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '200',
+      UPSTREAM_IDLE_TIMEOUT_MS: '200',
+    });
     try {
       up.scenarios.set('*', { kind: 'hang' });
       const res = await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages, stream: true });
@@ -226,7 +276,9 @@ describe('upstream failures and timeouts', () => {
       assert.equal((await res.json()).error.code, 'upstream_timeout');
 
       up.scenarios.set('*', { kind: 'stall', afterChunks: 2 });
-      const events = await sseEvents(await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages, stream: true }));
+      const events = await sseEvents(
+        await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages, stream: true }),
+      );
       assert.equal(events.length, 3);
       assert.equal(JSON.parse(events[2]!).error.code, 'upstream_idle_timeout');
     } finally {
@@ -238,14 +290,31 @@ describe('upstream failures and timeouts', () => {
   it('tries the next target when one fails before its first byte', async () => {
     const up = await startMockUpstream();
     up.scenarios.set('broken-model', { kind: 'error', status: 503 });
-    const p = await startParley({}, {
-      providers: { a: { type: 'openai-compatible', baseUrl: up.url }, dead: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1' } },
-      models: { smart: { targets: [{ provider: 'dead', model: 'x' }, { provider: 'a', model: 'broken-model' }, { provider: 'a', model: 'good-model' }] } },
-    });
+    const p = await startParley(
+      {},
+      {
+        providers: {
+          a: { type: 'openai-compatible', baseUrl: up.url },
+          dead: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1' },
+        },
+        models: {
+          smart: {
+            targets: [
+              { provider: 'dead', model: 'x' },
+              { provider: 'a', model: 'broken-model' },
+              { provider: 'a', model: 'good-model' },
+            ],
+          },
+        },
+      },
+    );
     try {
       const res = await postJson(`${p.url}/v1/chat/completions`, { model: 'smart', messages });
       assert.equal(res.status, 200);
-      assert.deepEqual(up.received.map((r) => r.body.model), ['broken-model', 'good-model']);
+      assert.deepEqual(
+        up.received.map((r) => r.body.model),
+        ['broken-model', 'good-model'],
+      );
       const models = await (await fetch(`${p.url}/v1/models`)).json();
       assert.deepEqual(models.data.map((m: { id: string }) => m.id).sort(), ['default', 'smart']);
     } finally {

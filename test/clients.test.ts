@@ -1,9 +1,9 @@
 /** The README's client examples, run as a user runs them: Python requests, JS fetch, the openai SDK. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { startMockUpstream, type MockUpstream } from './helpers/mock-upstream.js';
+import { promisify } from 'node:util';
+import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { startParley, type TestParley } from './helpers/parley.js';
 
 const run = promisify(execFile);
@@ -46,7 +46,10 @@ for (const mode of ['built-in model', 'mock upstream'] as const) {
     });
 
     it('Python loop fails loudly with a wrong key', async () => {
-      await assert.rejects(run('python3', ['examples/stream.py'], { env: { ...env(), PARLEY_API_KEY: 'wrong' }, timeout: 20_000 }), /401/);
+      await assert.rejects(
+        run('python3', ['examples/stream.py'], { env: { ...env(), PARLEY_API_KEY: 'wrong' }, timeout: 20_000 }),
+        /401/,
+      );
     });
   });
 }

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { postJson } from './helpers/parley.js';
-import { gql, pgliteBackend, startStoreParley, type StoreParley } from './helpers/store.js';
+import { gql, pgliteBackend, type StoreParley, startStoreParley } from './helpers/store.js';
 
 describe('the composition root', () => {
   const backend = pgliteBackend();
@@ -22,7 +22,11 @@ describe('the composition root', () => {
   });
 
   it('uses one Authenticator for chat, models and GraphQL', async () => {
-    const chat = await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer wrong' });
+    const chat = await postJson(
+      `${p.url}/v1/chat/completions`,
+      { model: 'default', messages: [{ role: 'user', content: 'hi' }] },
+      { authorization: 'Bearer wrong' },
+    );
     assert.equal(chat.status, 401);
     await chat.text();
     const models = await fetch(`${p.url}/v1/models`, { headers: { authorization: 'Bearer wrong' } });
@@ -36,8 +40,14 @@ describe('the composition root', () => {
   it('keeps store/ free of the server and GraphQL', () => {
     const dir = join(import.meta.dirname, '../src/store');
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-      const imports = [...readFileSync(join(dir, file), 'utf8').matchAll(/^import[^;]*?from '([^']+)'/gms)].map((m) => m[1]!);
-      assert.deepEqual(imports.filter((i) => /\/(server|graphql\/[^']*)\.js$|\/http\//.test(i)), [], `src/store/${file}`);
+      const imports = [...readFileSync(join(dir, file), 'utf8').matchAll(/^import[^;]*?from '([^']+)'/gms)].map(
+        (m) => m[1]!,
+      );
+      assert.deepEqual(
+        imports.filter((i) => /\/(server|graphql\/[^']*)\.js$|\/http\//.test(i)),
+        [],
+        `src/store/${file}`,
+      );
     }
   });
 });

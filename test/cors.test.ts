@@ -11,7 +11,11 @@ const body = { model: 'default', messages: [{ role: 'user', content: 'hi' }] };
 function preflight(url: string, origin: string): Promise<Response> {
   return fetch(`${url}/v1/chat/completions`, {
     method: 'OPTIONS',
-    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    headers: {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization, content-type',
+    },
   });
 }
 
@@ -72,7 +76,10 @@ describe('CORS by default', () => {
   });
 
   it('stops Parley at startup on a value that is not an origin, naming the setting', () => {
-    assert.throws(() => readSettings({ PARLEY_CORS_ORIGINS: 'https://app.example.com/path' }), (e: Error) => e instanceof SettingsError && /PARLEY_CORS_ORIGINS/.test(e.message));
+    assert.throws(
+      () => readSettings({ PARLEY_CORS_ORIGINS: 'https://app.example.com/path' }),
+      (e: Error) => e instanceof SettingsError && /PARLEY_CORS_ORIGINS/.test(e.message),
+    );
     assert.deepEqual(readSettings({ PARLEY_CORS_ORIGINS: '*' }).corsOrigins, ['*']);
   });
 });

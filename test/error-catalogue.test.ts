@@ -60,7 +60,14 @@ describe('the error catalogue', () => {
     assert.match(upstreamErrors.credentialsRefused('p', 403, null).message, /HTTP 403\)/);
     assert.match(upstreamErrors.unreachable('p', 'ECONNREFUSED').message, /\(ECONNREFUSED\)/);
     // Passed through: the upstream's own body verbatim, its status and retry headers kept.
-    const passed = upstreamErrors.envelope(429, 'slow down', 'rate_limit_error', 'rate_limit_exceeded', '{"error":{"message":"slow down"}}', { 'retry-after': '2' });
+    const passed = upstreamErrors.envelope(
+      429,
+      'slow down',
+      'rate_limit_error',
+      'rate_limit_exceeded',
+      '{"error":{"message":"slow down"}}',
+      { 'retry-after': '2' },
+    );
     assert.equal(passed.toJson(), '{"error":{"message":"slow down"}}');
     assert.deepEqual(passed.headers, { 'retry-after': '2' });
     assert.equal(upstreamErrors.httpStatus('p', 400, '').retryable, false);
@@ -68,7 +75,10 @@ describe('the error catalogue', () => {
   });
 
   it('model_not_found names the models that exist when they are known', () => {
-    assert.match(errors.modelNotFound('nope', 'default, fast').message, /does not exist.*The models this server routes are: default, fast\.$/);
+    assert.match(
+      errors.modelNotFound('nope', 'default, fast').message,
+      /does not exist.*The models this server routes are: default, fast\.$/,
+    );
     assert.doesNotMatch(errors.modelNotFound('nope').message, /routes are/);
   });
 });

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { postJson } from './helpers/parley.js';
-import { backends, codes, eventually, gql, startStoreParley, type StoreParley } from './helpers/store.js';
 import { needs } from './helpers/prerequisites.js';
+import { backends, codes, eventually, gql, type StoreParley, startStoreParley } from './helpers/store.js';
 
 const ADMIN = 'admin-secret-for-tests';
 const ENV_KEY = 'sk-env-key';
@@ -22,7 +22,9 @@ const CREATE = `mutation($name: String!, $expiresAt: DateTime, $models: [String!
 }`;
 
 for (const backend of backends()) {
-  describe(`admin GraphQL and database keys on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
+  describe(`admin GraphQL and database keys on ${backend.name}`, {
+    skip: needs(`the ${backend.name} backend`, backend.unavailable),
+  }, () => {
     let env: Record<string, string>;
     let p: StoreParley;
     before(async () => {
@@ -36,7 +38,11 @@ for (const backend of backends()) {
 
     const admin = (q: string, v?: Record<string, unknown>) => gql(p.url, q, v, ADMIN);
     const chat = (key: string | undefined, body: Record<string, unknown> = {}, rid?: string) =>
-      postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: user('hi'), ...body }, { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(rid ? { 'x-request-id': rid } : {}) });
+      postJson(
+        `${p.url}/v1/chat/completions`,
+        { model: 'default', messages: user('hi'), ...body },
+        { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(rid ? { 'x-request-id': rid } : {}) },
+      );
 
     it('creates a key whose secret is shown once and stored only as a hash; from then on auth is required', async () => {
       // No key anywhere yet: the loopback instance is open.
@@ -63,14 +69,29 @@ for (const backend of backends()) {
 
       // The key works on both chat routes at once, and the instance is no longer open.
       assert.equal((await chat(secret)).status, 200);
-      assert.equal((await postJson(`${p.url}/chat/completions`, { model: 'default', messages: user('hi') }, { authorization: `Bearer ${secret}` })).status, 200);
+      assert.equal(
+        (
+          await postJson(
+            `${p.url}/chat/completions`,
+            { model: 'default', messages: user('hi') },
+            { authorization: `Bearer ${secret}` },
+          )
+        ).status,
+        200,
+      );
       assert.equal((await chat(undefined)).status, 401);
       assert.equal((await chat('pk_wrong')).status, 401);
     });
 
     it('needs the admin key for admin fields', async () => {
       const { secret } = (await admin(CREATE, { name: 'client' })).body.data!.createApiKey;
-      for (const q of ['{ apiKeys { id } }', '{ usage(groupBy: MODEL) { key } }', '{ requestLogs { nodes { id } } }', 'mutation { createApiKey(name: "x") { secret } }', 'mutation { revokeApiKey(id: "00000000-0000-4000-8000-000000000000") { id } }']) {
+      for (const q of [
+        '{ apiKeys { id } }',
+        '{ usage(groupBy: MODEL) { key } }',
+        '{ requestLogs { nodes { id } } }',
+        'mutation { createApiKey(name: "x") { secret } }',
+        'mutation { revokeApiKey(id: "00000000-0000-4000-8000-000000000000") { id } }',
+      ]) {
         assert.deepEqual(codes(await gql(p.url, q)), ['UNAUTHENTICATED'], q);
         assert.deepEqual(codes(await gql(p.url, q, undefined, secret)), ['FORBIDDEN'], q);
         assert.deepEqual(codes(await gql(p.url, q, undefined, 'not-a-key')), ['UNAUTHENTICATED'], q);
@@ -83,13 +104,18 @@ for (const backend of backends()) {
     it('refuses a key revoked here at once, and one revoked elsewhere within PARLEY_KEY_REFRESH_MS', async () => {
       const a = (await admin(CREATE, { name: 'revoke-here' })).body.data!.createApiKey;
       assert.equal((await chat(a.secret)).status, 200);
-      const revoked = await admin('mutation($id: ID!) { revokeApiKey(id: $id) { id active revokedAt } }', { id: a.key.id });
+      const revoked = await admin('mutation($id: ID!) { revokeApiKey(id: $id) { id active revokedAt } }', {
+        id: a.key.id,
+      });
       assert.equal(revoked.body.data!.revokeApiKey.active, false);
       assert.ok(revoked.body.data!.revokeApiKey.revokedAt);
       assert.equal((await chat(a.secret)).status, 401);
       // Revoking twice is harmless; an unknown id is NOT_FOUND.
       assert.deepEqual(codes(await admin('mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: a.key.id })), []);
-      assert.deepEqual(codes(await admin('mutation { revokeApiKey(id: "00000000-0000-4000-8000-000000000000") { id } }')), ['NOT_FOUND']);
+      assert.deepEqual(
+        codes(await admin('mutation { revokeApiKey(id: "00000000-0000-4000-8000-000000000000") { id } }')),
+        ['NOT_FOUND'],
+      );
       assert.deepEqual(codes(await admin('mutation { revokeApiKey(id: "nope") { id } }')), ['NOT_FOUND']);
 
       // Another replica (here: straight SQL) revokes a key: the cache still accepts it…
@@ -99,7 +125,10 @@ for (const backend of backends()) {
       const loads = p.store.keys.loads;
       // …until the next periodic refresh, which comes at most PARLEY_KEY_REFRESH_MS later.
       assert.equal(p.store.keys.refreshMs, 200);
-      await eventually(() => p.store.keys.loads >= loads + 2, 'two refreshes (one may have read the table before the UPDATE)');
+      await eventually(
+        () => p.store.keys.loads >= loads + 2,
+        'two refreshes (one may have read the table before the UPDATE)',
+      );
       assert.equal((await chat(b.secret)).status, 401);
     });
 
@@ -108,7 +137,9 @@ for (const backend of backends()) {
       const e = (await admin(CREATE, { name: 'expiring', expiresAt: future })).body.data!.createApiKey;
       assert.equal(e.key.expiresAt, new Date(future).toISOString());
       assert.equal((await chat(e.secret)).status, 200);
-      await p.store.db.pool.query(`UPDATE "ApiKey" SET "expiresAt" = now() - interval '1 second' WHERE id = $1`, [e.key.id]);
+      await p.store.db.pool.query(`UPDATE "ApiKey" SET "expiresAt" = now() - interval '1 second' WHERE id = $1`, [
+        e.key.id,
+      ]);
       await p.store.keys.refresh();
       assert.equal((await chat(e.secret)).status, 401);
       const listed = (await admin('{ apiKeys { id active } }')).body.data!.apiKeys as { id: string; active: boolean }[];
@@ -122,7 +153,9 @@ for (const backend of backends()) {
 
       // Bad input for keys.
       assert.deepEqual(codes(await admin(CREATE, { name: '  ' })), ['BAD_USER_INPUT']);
-      assert.deepEqual(codes(await admin(CREATE, { name: 'x', expiresAt: '2000-01-01T00:00:00Z' })), ['BAD_USER_INPUT']);
+      assert.deepEqual(codes(await admin(CREATE, { name: 'x', expiresAt: '2000-01-01T00:00:00Z' })), [
+        'BAD_USER_INPUT',
+      ]);
       assert.deepEqual(codes(await admin(CREATE, { name: 'x', models: [] })), ['BAD_USER_INPUT']);
       const badDate = await admin(CREATE, { name: 'x', expiresAt: 'tomorrow' });
       assert.ok(badDate.status < 500 && badDate.body.errors!.length === 1);
@@ -133,27 +166,52 @@ for (const backend of backends()) {
       const start = new Date(Date.now() - 1000).toISOString();
       for (let i = 0; i < 3; i++) await (await chat(k1.secret, {}, `logs-a-${i}`)).text();
       await (await chat(k1.secret, { model: 'missing-model' }, 'logs-a-err')).text();
-      const vapi = await postJson(`${p.url}/chat/completions`, { model: 'default', messages: user('hi'), call: { id: 'call_admin_1', assistantId: 'asst_1' }, customer: { number: '+15550001111' } }, { authorization: `Bearer ${k1.secret}`, 'x-request-id': 'logs-vapi' });
+      const vapi = await postJson(
+        `${p.url}/chat/completions`,
+        {
+          model: 'default',
+          messages: user('hi'),
+          call: { id: 'call_admin_1', assistantId: 'asst_1' },
+          customer: { number: '+15550001111' },
+        },
+        { authorization: `Bearer ${k1.secret}`, 'x-request-id': 'logs-vapi' },
+      );
       await vapi.text();
       await p.store.usage.flush();
       const end = new Date(Date.now() + 1000).toISOString();
 
-      const byKey = (await admin('query($f: DateTime, $t: DateTime) { usage(from: $f, to: $t, groupBy: KEY) { key keyName requests errors promptTokens completionTokens totalTokens } }', { f: start, t: end })).body.data!.usage;
+      const byKey = (
+        await admin(
+          'query($f: DateTime, $t: DateTime) { usage(from: $f, to: $t, groupBy: KEY) { key keyName requests errors promptTokens completionTokens totalTokens } }',
+          { f: start, t: end },
+        )
+      ).body.data!.usage;
       const mine = byKey.find((b: { key: string }) => b.key === k1.key.id);
       assert.equal(mine.keyName, 'team-a');
       assert.equal(mine.requests, 5);
       assert.equal(mine.errors, 1);
       const logs = (await p.store.db.pool.query('SELECT * FROM "RequestLog" WHERE "keyId" = $1', [k1.key.id])).rows;
-      assert.equal(mine.totalTokens, logs.reduce((s, r) => s + (r.totalTokens ?? 0), 0));
+      assert.equal(
+        mine.totalTokens,
+        logs.reduce((s, r) => s + (r.totalTokens ?? 0), 0),
+      );
       assert.equal(mine.totalTokens, mine.promptTokens + mine.completionTokens);
       assert.ok(mine.totalTokens > 0);
 
-      const byModel = (await admin('query($f: DateTime) { usage(from: $f, groupBy: MODEL) { key requests errors } }', { f: start })).body.data!.usage;
-      assert.deepEqual(byModel.find((b: { key: string }) => b.key === 'missing-model'), { key: 'missing-model', requests: 1, errors: 1 });
+      const byModel = (
+        await admin('query($f: DateTime) { usage(from: $f, groupBy: MODEL) { key requests errors } }', { f: start })
+      ).body.data!.usage;
+      assert.deepEqual(
+        byModel.find((b: { key: string }) => b.key === 'missing-model'),
+        { key: 'missing-model', requests: 1, errors: 1 },
+      );
       const byDay = (await admin('{ usage(groupBy: DAY) { key requests } }')).body.data!.usage;
       const today = new Date().toISOString().slice(0, 10);
       assert.ok(byDay.some((b: { key: string; requests: number }) => b.key === today && b.requests >= 5));
-      assert.deepEqual(codes(await admin('{ usage(from: "2030-01-02T00:00:00Z", to: "2030-01-01T00:00:00Z", groupBy: DAY) { key } }')), ['BAD_USER_INPUT']);
+      assert.deepEqual(
+        codes(await admin('{ usage(from: "2030-01-02T00:00:00Z", to: "2030-01-01T00:00:00Z", groupBy: DAY) { key } }')),
+        ['BAD_USER_INPUT'],
+      );
 
       // Pages of two, newest first, filtered by key: every row once, in order.
       const seen: string[] = [];
@@ -161,8 +219,14 @@ for (const backend of backends()) {
       // Bounded: a cursor that never advances fails here instead of hanging the suite.
       for (let pages = 1; ; pages++) {
         assert.ok(pages <= 5, 'five rows in pages of two end within three pages');
-        const page: { nodes: { requestId: string; createdAt: string }[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } = (
-          await admin('query($k: String, $a: String) { requestLogs(filter: { keyId: $k }, first: 2, after: $a) { nodes { requestId createdAt } pageInfo { endCursor hasNextPage } } }', { k: k1.key.id, a: after })
+        const page: {
+          nodes: { requestId: string; createdAt: string }[];
+          pageInfo: { endCursor: string | null; hasNextPage: boolean };
+        } = (
+          await admin(
+            'query($k: String, $a: String) { requestLogs(filter: { keyId: $k }, first: 2, after: $a) { nodes { requestId createdAt } pageInfo { endCursor hasNextPage } } }',
+            { k: k1.key.id, a: after },
+          )
         ).body.data!.requestLogs;
         seen.push(...page.nodes.map((n) => n.requestId));
         if (!page.pageInfo.hasNextPage) break;
@@ -171,11 +235,31 @@ for (const backend of backends()) {
       assert.deepEqual([...seen].sort(), ['logs-a-0', 'logs-a-1', 'logs-a-2', 'logs-a-err', 'logs-vapi']);
       assert.equal(new Set(seen).size, 5);
 
-      const vapiLogs = (await admin('{ requestLogs(filter: { route: vapi, vapiCallId: "call_admin_1" }) { nodes { requestId route vapi { callId assistantId customerNumber } } } }')).body.data!.requestLogs.nodes;
-      assert.deepEqual(vapiLogs, [{ requestId: 'logs-vapi', route: 'vapi', vapi: { callId: 'call_admin_1', assistantId: 'asst_1', customerNumber: '+15550001111' } }]);
-      const errors = (await admin('query($k: String) { requestLogs(filter: { keyId: $k, errorsOnly: true }) { nodes { requestId status errorType } } }', { k: k1.key.id })).body.data!.requestLogs.nodes;
+      const vapiLogs = (
+        await admin(
+          '{ requestLogs(filter: { route: vapi, vapiCallId: "call_admin_1" }) { nodes { requestId route vapi { callId assistantId customerNumber } } } }',
+        )
+      ).body.data!.requestLogs.nodes;
+      assert.deepEqual(vapiLogs, [
+        {
+          requestId: 'logs-vapi',
+          route: 'vapi',
+          vapi: { callId: 'call_admin_1', assistantId: 'asst_1', customerNumber: '+15550001111' },
+        },
+      ]);
+      const errors = (
+        await admin(
+          'query($k: String) { requestLogs(filter: { keyId: $k, errorsOnly: true }) { nodes { requestId status errorType } } }',
+          { k: k1.key.id },
+        )
+      ).body.data!.requestLogs.nodes;
       assert.deepEqual(errors, [{ requestId: 'logs-a-err', status: 404, errorType: 'invalid_request_error' }]);
-      const nonVapi = (await admin('query($k: String) { requestLogs(filter: { keyId: $k, route: openai }) { nodes { vapi { callId } } } }', { k: k1.key.id })).body.data!.requestLogs.nodes;
+      const nonVapi = (
+        await admin(
+          'query($k: String) { requestLogs(filter: { keyId: $k, route: openai }) { nodes { vapi { callId } } } }',
+          { k: k1.key.id },
+        )
+      ).body.data!.requestLogs.nodes;
       assert.ok(nonVapi.length === 4 && nonVapi.every((n: { vapi: unknown }) => n.vapi === null));
 
       assert.deepEqual(codes(await admin('{ requestLogs(after: "garbage") { nodes { id } } }')), ['BAD_USER_INPUT']);
@@ -215,7 +299,11 @@ describe('lastUsedAt', () => {
   let p: StoreParley;
   before(async () => {
     // A refresh period far longer than the test: only an explicit refresh can write.
-    p = await startStoreParley({ ...(await backend.fresh()), PARLEY_ADMIN_KEY: ADMIN, PARLEY_KEY_REFRESH_MS: '600000' });
+    p = await startStoreParley({
+      ...(await backend.fresh()),
+      PARLEY_ADMIN_KEY: ADMIN,
+      PARLEY_KEY_REFRESH_MS: '600000',
+    });
   });
   after(async () => {
     await p?.close();
@@ -224,15 +312,28 @@ describe('lastUsedAt', () => {
 
   it('is written in batches on the refresh, not by the request', async () => {
     const k = (await gql(p.url, CREATE, { name: 'stamp' }, ADMIN)).body.data!.createApiKey;
-    for (let i = 0; i < 3; i++) assert.equal((await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: user('hi') }, { authorization: `Bearer ${k.secret}` })).status, 200);
-    const stamp = async () => (await p.store.db.pool.query('SELECT "lastUsedAt" FROM "ApiKey" WHERE id = $1', [k.key.id])).rows[0].lastUsedAt;
+    for (let i = 0; i < 3; i++)
+      assert.equal(
+        (
+          await postJson(
+            `${p.url}/v1/chat/completions`,
+            { model: 'default', messages: user('hi') },
+            { authorization: `Bearer ${k.secret}` },
+          )
+        ).status,
+        200,
+      );
+    const stamp = async () =>
+      (await p.store.db.pool.query('SELECT "lastUsedAt" FROM "ApiKey" WHERE id = $1', [k.key.id])).rows[0].lastUsedAt;
     assert.equal(await stamp(), null);
     await p.store.keys.refresh();
     assert.ok((await stamp()) instanceof Date);
   });
 });
 
-describe('database keys across two instances (PostgreSQL)', { skip: needs('PostgreSQL', backends()[1]!.unavailable) }, () => {
+describe('database keys across two instances (PostgreSQL)', {
+  skip: needs('PostgreSQL', backends()[1]!.unavailable),
+}, () => {
   const backend = backends()[1]!;
   let a: StoreParley;
   let b: StoreParley;
@@ -249,7 +350,12 @@ describe('database keys across two instances (PostgreSQL)', { skip: needs('Postg
 
   it('a key created on one is accepted by the other, and refused there within the bound once revoked', async () => {
     const k = (await gql(a.url, CREATE, { name: 'shared' }, ADMIN)).body.data!.createApiKey;
-    const call = (p: StoreParley) => postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: user('hi') }, { authorization: `Bearer ${k.secret}` });
+    const call = (p: StoreParley) =>
+      postJson(
+        `${p.url}/v1/chat/completions`,
+        { model: 'default', messages: user('hi') },
+        { authorization: `Bearer ${k.secret}` },
+      );
     const loads = b.store.keys.loads;
     await eventually(() => b.store.keys.loads >= loads + 2, 'instance b refreshed');
     assert.equal((await call(b)).status, 200);

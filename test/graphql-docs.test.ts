@@ -8,14 +8,17 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { buildSchema } from 'graphql';
 import { schema } from '../src/graphql/schema.js';
-import { gql, pgliteBackend, startStoreParley, type StoreParley } from './helpers/store.js';
+import { gql, pgliteBackend, type StoreParley, startStoreParley } from './helpers/store.js';
 
 const ADMIN = 'admin-key-for-docs-test';
 const CLIENT = 'client-key-for-docs-test';
 const ADMIN_FIELDS = /\b(apiKeys|createApiKey|revokeApiKey|usage|requestLogs)\b/;
 
 const doc = readFileSync(new URL('../docs/data.md', import.meta.url), 'utf8');
-const section = doc.slice(doc.indexOf('### Operations to copy'), doc.indexOf('\n## ', doc.indexOf('### Operations to copy')));
+const section = doc.slice(
+  doc.indexOf('### Operations to copy'),
+  doc.indexOf('\n## ', doc.indexOf('### Operations to copy')),
+);
 const operations = [...section.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
 describe('docs/data.md operations', () => {
@@ -31,14 +34,21 @@ describe('docs/data.md operations', () => {
 
   it('document every mutation of the schema', () => {
     const mutations = Object.keys(buildSchema(schema).getMutationType()!.getFields());
-    const documented = (name: string) => operations.some((op) => new RegExp(`\\b${name}\\(`).test(op)) || new RegExp(`mutation \\{ ${name}\\(`).test(doc);
-    assert.deepEqual(mutations.filter((m) => !documented(m)), []);
+    const documented = (name: string) =>
+      operations.some((op) => new RegExp(`\\b${name}\\(`).test(op)) || new RegExp(`mutation \\{ ${name}\\(`).test(doc);
+    assert.deepEqual(
+      mutations.filter((m) => !documented(m)),
+      [],
+    );
   });
 
   it('run as written, each with the key it says it needs', async () => {
     assert.ok(operations.length >= 8, `${operations.length} operations found`);
     const todo = await gql(p.url, 'mutation { createTodo(title: "from the docs test") { id } }', undefined, CLIENT);
-    const ids: Record<string, string> = { 'todo id': todo.body.data!.createTodo.id, 'call id': 'call-from-the-docs-test' };
+    const ids: Record<string, string> = {
+      'todo id': todo.body.data!.createTodo.id,
+      'call id': 'call-from-the-docs-test',
+    };
     for (const op of operations) {
       const query = op.replace(/<([^>]+)>/g, (whole, name: string) => {
         assert.ok(ids[name], `a value for ${whole}`);

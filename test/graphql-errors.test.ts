@@ -8,12 +8,23 @@
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from '../src/generated/prisma/client.js';
 import { databaseProblem } from '../src/graphql/db-errors.js';
-import { backends, codes, gql, pgliteBackend, pgOutage, PG_SHUTTING_DOWN, startStoreParley, type Outage, type StoreParley, storeParleyForSuite } from './helpers/store.js';
 import { needs } from './helpers/prerequisites.js';
+import {
+  backends,
+  codes,
+  gql,
+  type Outage,
+  PG_SHUTTING_DOWN,
+  pgliteBackend,
+  pgOutage,
+  type StoreParley,
+  startStoreParley,
+  storeParleyForSuite,
+} from './helpers/store.js';
 
 const ADMIN = 'admin-secret-for-error-tests';
 const NUL = 'a\u0000b';
@@ -24,7 +35,10 @@ const EVERY_RESOLVER: [string, Record<string, unknown>?][] = [
   ['query($a: ID) { todos(after: $a) { id } }', { a: '00000000-0000-4000-8000-000000000000' }],
   ['query($id: ID!) { todo(id: $id) { id } }', { id: '00000000-0000-4000-8000-000000000000' }],
   ['mutation { createTodo(title: "x") { id } }'],
-  ['mutation($id: ID!) { updateTodo(id: $id, completed: true) { id } }', { id: '00000000-0000-4000-8000-000000000000' }],
+  [
+    'mutation($id: ID!) { updateTodo(id: $id, completed: true) { id } }',
+    { id: '00000000-0000-4000-8000-000000000000' },
+  ],
   ['mutation($id: ID!) { deleteTodo(id: $id) { id } }', { id: '00000000-0000-4000-8000-000000000000' }],
   ['{ apiKeys { id } }'],
   ['mutation { createApiKey(name: "x") { secret } }'],
@@ -43,7 +57,9 @@ async function expectUnavailable(url: string): Promise<void> {
 }
 
 for (const backend of backends()) {
-  describe(`GraphQL error codes for database failures on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
+  describe(`GraphQL error codes for database failures on ${backend.name}`, {
+    skip: needs(`the ${backend.name} backend`, backend.unavailable),
+  }, () => {
     let p: StoreParley;
     let relay: Outage | undefined;
     before(async () => {
@@ -61,16 +77,29 @@ for (const backend of backends()) {
     });
 
     it('answers a NUL character in a stored or compared text with BAD_USER_INPUT naming the argument', async () => {
-      const todo = (await gql(p.url, 'mutation { createTodo(title: "ok") { id } }', undefined, ADMIN)).body.data!.createTodo;
+      const todo = (await gql(p.url, 'mutation { createTodo(title: "ok") { id } }', undefined, ADMIN)).body.data!
+        .createTodo;
       const cases: [string, Record<string, unknown> | undefined, string][] = [
         ['mutation { createTodo(title: "a\\u0000b") { id } }', undefined, 'title'],
         ['mutation($t: String!) { createTodo(title: $t) { id } }', { t: NUL }, 'title'],
         ['mutation($id: ID!, $t: String) { updateTodo(id: $id, title: $t) { id } }', { id: todo.id, t: NUL }, 'title'],
         ['mutation($n: String!) { createApiKey(name: $n) { secret } }', { n: NUL }, 'name'],
-        ['mutation($m: [String!]) { createApiKey(name: "k", allowedModels: $m) { secret } }', { m: ['gpt-4o', NUL] }, 'allowedModels'],
+        [
+          'mutation($m: [String!]) { createApiKey(name: "k", allowedModels: $m) { secret } }',
+          { m: ['gpt-4o', NUL] },
+          'allowedModels',
+        ],
         ['query($k: String) { requestLogs(filter: { keyId: $k }) { nodes { id } } }', { k: NUL }, 'filter.keyId'],
-        ['query($m: String) { requestLogs(filter: { requestedModel: $m }) { nodes { id } } }', { m: NUL }, 'filter.requestedModel'],
-        ['query($v: String) { requestLogs(filter: { provider: "x", vapiCallId: $v }) { nodes { id } } }', { v: NUL }, 'filter.vapiCallId'],
+        [
+          'query($m: String) { requestLogs(filter: { requestedModel: $m }) { nodes { id } } }',
+          { m: NUL },
+          'filter.requestedModel',
+        ],
+        [
+          'query($v: String) { requestLogs(filter: { provider: "x", vapiCallId: $v }) { nodes { id } } }',
+          { v: NUL },
+          'filter.vapiCallId',
+        ],
       ];
       for (const [query, variables, field] of cases) {
         const r = await gql(p.url, query, variables, ADMIN);
@@ -116,12 +145,18 @@ describe('databaseProblem reads the errors Prisma and pg throw', () => {
 
   it('a value the database refuses is "invalid"; a constraint violation is neither', async () => {
     // Prisma: P2039 with the adapter's mapped cause { kind: 'postgres', originalCode: '22021' }.
-    assert.equal(databaseProblem(await caught(suite.parley.store.db.prisma.todo.create({ data: { title: NUL } }))), 'invalid');
+    assert.equal(
+      databaseProblem(await caught(suite.parley.store.db.prisma.todo.create({ data: { title: NUL } }))),
+      'invalid',
+    );
     // pg (raw queries, as the usage resolver sends): DatabaseError with SQLSTATE 22021.
     assert.equal(databaseProblem(await caught(suite.parley.store.db.pool.query('SELECT $1::text', [NUL]))), 'invalid');
     const id = '00000000-0000-4000-8000-000000000001';
     await suite.parley.store.db.prisma.todo.create({ data: { id, title: 'once' } });
-    assert.equal(databaseProblem(await caught(suite.parley.store.db.prisma.todo.create({ data: { id, title: 'twice' } }))), undefined);
+    assert.equal(
+      databaseProblem(await caught(suite.parley.store.db.prisma.todo.create({ data: { id, title: 'twice' } }))),
+      undefined,
+    );
     assert.equal(databaseProblem(new Error('a bug')), undefined);
   });
 
@@ -135,7 +170,13 @@ describe('databaseProblem reads the errors Prisma and pg throw', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as import('node:net').AddressInfo).port;
-    const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', database: 'x', connectionTimeoutMillis: 2000 });
+    const pool = new pg.Pool({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      database: 'x',
+      connectionTimeoutMillis: 2000,
+    });
     pool.on('error', () => {});
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     try {

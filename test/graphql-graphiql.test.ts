@@ -8,15 +8,15 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { getIntrospectionQuery } from 'graphql';
 import pino from 'pino';
 import { GRAPHIQL_ASSETS } from '../src/graphql/graphiql.js';
 import { createParley, type Parley } from '../src/server.js';
 import { openStore } from '../src/store/index.js';
-import { gql, pgliteBackend, testSettings } from './helpers/store.js';
 import { needs } from './helpers/prerequisites.js';
+import { gql, pgliteBackend, testSettings } from './helpers/store.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = 'admin-key-for-graphiql-test';
@@ -40,7 +40,12 @@ describe('GraphiQL', () => {
     const record = (app: import('fastify').FastifyInstance) => {
       app.addHook('onResponse', async (request, reply) => {
         const query = (request.body as { query?: unknown } | undefined)?.query;
-        seen.push({ method: request.method, url: request.url, status: reply.statusCode, introspection: typeof query === 'string' && query.includes('__schema') });
+        seen.push({
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          introspection: typeof query === 'string' && query.includes('__schema'),
+        });
       });
     };
     // Test plugins are registered before GraphQL's, so the hook sees its requests too.
@@ -92,14 +97,26 @@ describe('GraphiQL', () => {
   });
 
   it("answers graphql-js' full introspection query with the admin key", async () => {
-    const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true });
+    const query = getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    });
     const r = await gql(url, query, undefined, ADMIN);
     assert.equal(r.status, 200);
     assert.equal(r.body.errors, undefined);
     assert.ok((r.body.data!.__schema.types as { name: string }[]).some((t) => t.name === 'ApiKey'));
   });
 
-  it('starts in a browser that can reach only Parley, and loads the schema', { skip: needs('a Chromium browser', existsSync(CHROMIUM) ? null : `${CHROMIUM} not found (apt-get install -y chromium): the browser check is skipped`) }, async () => {
+  it('starts in a browser that can reach only Parley, and loads the schema', {
+    skip: needs(
+      'a Chromium browser',
+      existsSync(CHROMIUM) ? null : `${CHROMIUM} not found (apt-get install -y chromium): the browser check is skipped`,
+    ),
+  }, async () => {
     const profile = mkdtempSync(join(tmpdir(), 'parley-chromium-'));
     try {
       seen.length = 0;
@@ -123,8 +140,15 @@ describe('GraphiQL', () => {
       // The browser's own /favicon.ico guess is not the page's doing.
       const failed = seen.filter((s) => s.status >= 400 && s.url !== '/favicon.ico');
       assert.deepEqual(failed, [], 'every request the page made succeeded');
-      for (const name of GRAPHIQL_ASSETS.keys()) assert.ok(seen.some((s) => s.url.endsWith(`/graphiql/assets/${name}`)), `the browser loaded ${name}`);
-      assert.ok(seen.some((s) => s.method === 'POST' && s.url === '/graphql' && s.introspection && s.status === 200), 'GraphiQL introspected the schema');
+      for (const name of GRAPHIQL_ASSETS.keys())
+        assert.ok(
+          seen.some((s) => s.url.endsWith(`/graphiql/assets/${name}`)),
+          `the browser loaded ${name}`,
+        );
+      assert.ok(
+        seen.some((s) => s.method === 'POST' && s.url === '/graphql' && s.introspection && s.status === 200),
+        'GraphiQL introspected the schema',
+      );
     } finally {
       rmSync(profile, { recursive: true, force: true });
     }

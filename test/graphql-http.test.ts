@@ -27,16 +27,26 @@ describe('GraphQL over HTTP', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { data: { todos: [] } });
     // Still refused: extensions of another type.
-    const bad = await fetch(`${suite.parley.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ todos { id } }', extensions: 'x' }) });
+    const bad = await fetch(`${suite.parley.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ todos { id } }', extensions: 'x' }),
+    });
     assert.equal(bad.status, 400);
   });
 
   it("documents /graphql with example bodies that work when sent from /docs' 'Try it out'", async () => {
     const doc = await (await fetch(`${suite.parley.url}/openapi.json`)).json();
-    const examples = Object.entries(doc.paths['/graphql'].post.requestBody.content['application/json'].examples as Record<string, { value: unknown }>);
+    const examples = Object.entries(
+      doc.paths['/graphql'].post.requestBody.content['application/json'].examples as Record<string, { value: unknown }>,
+    );
     assert.ok(examples.length >= 2);
     for (const [name, example] of examples) {
-      const res = await fetch(`${suite.parley.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(example.value) });
+      const res = await fetch(`${suite.parley.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(example.value),
+      });
       const body = (await res.json()) as { data?: unknown; errors?: unknown };
       assert.equal(res.status, 200, name);
       assert.equal(body.errors, undefined, `${name}: ${JSON.stringify(body.errors)}`);

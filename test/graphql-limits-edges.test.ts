@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Lexer, Source, TokenKind } from 'graphql';
-import { codes, gql, pgliteBackend, startStoreParley, type StoreParley } from './helpers/store.js';
+import { codes, gql, pgliteBackend, type StoreParley, startStoreParley } from './helpers/store.js';
 
 const BODY_LIMIT = 64 * 1024;
 const MAX_TOKENS = 2000;
@@ -20,7 +20,8 @@ function tokens(query: string): number {
 }
 
 /** A valid query of `short` plain fields and `long` fields with a directive (1 and 8 tokens each). */
-const fieldsQuery = (short: number, long: number) => `{ ${'__typename '.repeat(short)}${'__typename @include(if: true) '.repeat(long)}}`;
+const fieldsQuery = (short: number, long: number) =>
+  `{ ${'__typename '.repeat(short)}${'__typename @include(if: true) '.repeat(long)}}`;
 
 describe('GraphQL limits at their edges (documented defaults)', () => {
   const backend = pgliteBackend();
@@ -33,7 +34,8 @@ describe('GraphQL limits at their edges (documented defaults)', () => {
     await backend.cleanup();
   });
 
-  const post = (body: string) => fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const post = (body: string) =>
+    fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   const padded = (bytes: number) => {
     const base = JSON.stringify({ query: '{ todos { id } }' });
     return JSON.stringify({ query: `{ todos { id } }${' '.repeat(bytes - base.length)}` });
@@ -47,7 +49,10 @@ describe('GraphQL limits at their edges (documented defaults)', () => {
     assert.deepEqual(await ok.json(), { data: { todos: [] } });
     const over = await post(padded(BODY_LIMIT + 1));
     assert.equal(over.status, 413);
-    assert.deepEqual(((await over.json()) as { errors: { extensions: { code: string } }[] }).errors.map((e) => e.extensions.code), ['PAYLOAD_TOO_LARGE']);
+    assert.deepEqual(
+      ((await over.json()) as { errors: { extensions: { code: string } }[] }).errors.map((e) => e.extensions.code),
+      ['PAYLOAD_TOO_LARGE'],
+    );
   });
 
   it(`takes a query of exactly ${MAX_TOKENS} tokens, refuses ${MAX_TOKENS + 1}`, async () => {
@@ -72,7 +77,10 @@ describe('GraphQL limits at their edges (documented defaults)', () => {
   it('takes a query 6 deep, refuses 7', async () => {
     const ok = await gql(p.url, '{ __schema { types { fields { type { fields { name } } } } } }');
     assert.equal(ok.status, 200, JSON.stringify(ok.body.errors));
-    assert.deepEqual(codes(await gql(p.url, '{ __schema { types { fields { type { fields { type { name } } } } } } }')), ['QUERY_TOO_COMPLEX']);
+    assert.deepEqual(
+      codes(await gql(p.url, '{ __schema { types { fields { type { fields { type { name } } } } } } }')),
+      ['QUERY_TOO_COMPLEX'],
+    );
   });
 
   it('takes pages of 100, refuses 101', async () => {

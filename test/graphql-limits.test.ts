@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { getIntrospectionQuery } from 'graphql';
 import { readSettings, SettingsError } from '../src/config/env.js';
 import { MAX_FIELDS, QUERY_CACHE_SIZE } from '../src/graphql/plugin.js';
-import { codes, gql, pgliteBackend, startStoreParley, type StoreParley } from './helpers/store.js';
+import { codes, gql, pgliteBackend, type StoreParley, startStoreParley } from './helpers/store.js';
 
 const BODY_LIMIT = 8192;
 const MAX_TOKENS = 2000;
@@ -52,15 +52,22 @@ describe('GraphQL limits', () => {
     await backend.cleanup();
   });
 
-  const post = (body: string, contentType = 'application/json') => fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const post = (body: string, contentType = 'application/json') =>
+    fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': contentType }, body });
 
   it('has documented, validated settings', () => {
     const s = readSettings({});
     assert.equal(s.graphqlBodyLimitBytes, 64 * 1024);
     assert.equal(s.graphqlMaxTokens, 2000);
     assert.ok(s.graphqlBodyLimitBytes * 100 < s.bodyLimitBytes, 'far below the chat body limit');
-    assert.throws(() => readSettings({ PARLEY_GRAPHQL_BODY_LIMIT_BYTES: 'big' }), (e: Error) => e instanceof SettingsError && /PARLEY_GRAPHQL_BODY_LIMIT_BYTES/.test(e.message));
-    assert.throws(() => readSettings({ PARLEY_GRAPHQL_MAX_TOKENS: '10' }), (e: Error) => e instanceof SettingsError && /PARLEY_GRAPHQL_MAX_TOKENS must be an integer >= 200/.test(e.message));
+    assert.throws(
+      () => readSettings({ PARLEY_GRAPHQL_BODY_LIMIT_BYTES: 'big' }),
+      (e: Error) => e instanceof SettingsError && /PARLEY_GRAPHQL_BODY_LIMIT_BYTES/.test(e.message),
+    );
+    assert.throws(
+      () => readSettings({ PARLEY_GRAPHQL_MAX_TOKENS: '10' }),
+      (e: Error) => e instanceof SettingsError && /PARLEY_GRAPHQL_MAX_TOKENS must be an integer >= 200/.test(e.message),
+    );
   });
 
   it('refuses a body over PARLEY_GRAPHQL_BODY_LIMIT_BYTES with a 413 in GraphQL shape, JSON or application/graphql', async () => {
@@ -70,12 +77,18 @@ describe('GraphQL limits', () => {
     assert.deepEqual(await under.json(), { data: { todos: [] } });
 
     const query = `{ todos { id } }${' '.repeat(BODY_LIMIT)}`;
-    for (const [body, type] of [[JSON.stringify({ query }), 'application/json'], [query, 'application/graphql']] as const) {
+    for (const [body, type] of [
+      [JSON.stringify({ query }), 'application/json'],
+      [query, 'application/graphql'],
+    ] as const) {
       const res = await post(body, type);
       assert.equal(res.status, 413, type);
       const json = (await res.json()) as { data: unknown; errors: { message: string; extensions: { code: string } }[] };
       assert.equal(json.data, null);
-      assert.deepEqual(json.errors.map((e) => e.extensions.code), ['PAYLOAD_TOO_LARGE']);
+      assert.deepEqual(
+        json.errors.map((e) => e.extensions.code),
+        ['PAYLOAD_TOO_LARGE'],
+      );
       assert.match(json.errors[0]!.message, new RegExp(`${BODY_LIMIT} bytes \\(PARLEY_GRAPHQL_BODY_LIMIT_BYTES\\)`));
     }
   });
@@ -87,7 +100,10 @@ describe('GraphQL limits', () => {
     const res = await fetch(url(BODY_LIMIT / 3 + 100)); // spaces are %20: three bytes each
     assert.equal(res.status, 414);
     const json = (await res.json()) as { errors: { extensions: { code: string } }[] };
-    assert.deepEqual(json.errors.map((e) => e.extensions.code), ['URI_TOO_LONG']);
+    assert.deepEqual(
+      json.errors.map((e) => e.extensions.code),
+      ['URI_TOO_LONG'],
+    );
   });
 
   it('stops parsing at PARLEY_GRAPHQL_MAX_TOKENS: a long query is refused for its length, not for the syntax error at its very end', async () => {
@@ -120,12 +136,22 @@ describe('GraphQL limits', () => {
   });
 
   it("keeps valid queries working: the seed's operations and GraphiQL's introspection", async () => {
-    const created = await gql(p.url, 'mutation {\n  createTodo(title: "Test Todo") {\n    id\n    title\n    completed\n    createdAt\n  }\n}');
+    const created = await gql(
+      p.url,
+      'mutation {\n  createTodo(title: "Test Todo") {\n    id\n    title\n    completed\n    createdAt\n  }\n}',
+    );
     assert.equal(created.body.errors, undefined);
     const listed = await gql(p.url, 'query {\n  todos {\n    id\n    title\n    completed\n    createdAt\n  }\n}');
     assert.deepEqual(listed.body.data!.todos, [created.body.data!.createTodo]);
 
-    const introspection = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true });
+    const introspection = getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    });
     const r = await gql(p.url, introspection);
     assert.equal(r.status, 200);
     assert.equal(r.body.errors, undefined);

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { backends, codes, gql, startStoreParley, type StoreParley, storeParleyForSuite } from './helpers/store.js';
 import { needs } from './helpers/prerequisites.js';
+import { backends, codes, gql, type StoreParley, startStoreParley, storeParleyForSuite } from './helpers/store.js';
 
 // Exactly as the seed document writes them.
 const SEED_QUERY = `query {
@@ -28,7 +28,9 @@ const SEED_MUTATION = `mutation {
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 for (const backend of backends()) {
-  describe(`GraphQL todos on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
+  describe(`GraphQL todos on ${backend.name}`, {
+    skip: needs(`the ${backend.name} backend`, backend.unavailable),
+  }, () => {
     let env: Record<string, string>;
     let p: StoreParley;
     const KEY = 'sk-todo-test-key';
@@ -61,15 +63,22 @@ for (const backend of backends()) {
     });
 
     it('reads, updates, filters and deletes todos', async () => {
-      const a = (await call('mutation($t: String!) { createTodo(title: $t) { id updatedAt } }', { t: '  Buy milk  ' })).body.data!.createTodo;
+      const a = (await call('mutation($t: String!) { createTodo(title: $t) { id updatedAt } }', { t: '  Buy milk  ' }))
+        .body.data!.createTodo;
       const one = await call('query($id: ID!) { todo(id: $id) { id title completed } }', { id: a.id });
       assert.deepEqual(one.body.data!.todo, { id: a.id, title: 'Buy milk', completed: false });
 
-      const upd = await call('mutation($id: ID!) { updateTodo(id: $id, completed: true) { title completed updatedAt } }', { id: a.id });
+      const upd = await call(
+        'mutation($id: ID!) { updateTodo(id: $id, completed: true) { title completed updatedAt } }',
+        { id: a.id },
+      );
       assert.equal(upd.body.data!.updateTodo.completed, true);
       assert.equal(upd.body.data!.updateTodo.title, 'Buy milk');
       assert.ok(upd.body.data!.updateTodo.updatedAt >= a.updatedAt);
-      const renamed = await call('mutation($id: ID!) { updateTodo(id: $id, title: "Buy oat milk") { title completed } }', { id: a.id });
+      const renamed = await call(
+        'mutation($id: ID!) { updateTodo(id: $id, title: "Buy oat milk") { title completed } }',
+        { id: a.id },
+      );
       assert.deepEqual(renamed.body.data!.updateTodo, { title: 'Buy oat milk', completed: true });
 
       const done = await call('{ todos(completed: true) { id } }');
@@ -92,14 +101,21 @@ for (const backend of backends()) {
       // Bounded: a cursor that never advances fails here instead of hanging the suite.
       for (let pages = 1; ; pages++) {
         assert.ok(pages <= all.length + 1, `paging ends (${all.length} todos, pages of two)`);
-        const page = (await call('query($after: ID) { todos(first: 2, after: $after) { id } }', { after: cursor })).body.data!.todos as { id: string }[];
+        const page = (await call('query($after: ID) { todos(first: 2, after: $after) { id } }', { after: cursor })).body
+          .data!.todos as { id: string }[];
         if (page.length === 0) break;
         assert.ok(page.length <= 2);
         seen.push(...page.map((t) => t.id));
         cursor = page[page.length - 1]!.id;
       }
-      assert.deepEqual(seen, all.map((t) => t.id));
-      assert.deepEqual(all.slice(-5).map((t) => t.title), ['p1', 'p2', 'p3', 'p4', 'p5']);
+      assert.deepEqual(
+        seen,
+        all.map((t) => t.id),
+      );
+      assert.deepEqual(
+        all.slice(-5).map((t) => t.title),
+        ['p1', 'p2', 'p3', 'p4', 'p5'],
+      );
     });
 
     it('answers bad input with GraphQL errors, never a 500', async () => {
@@ -109,16 +125,31 @@ for (const backend of backends()) {
         assert.deepEqual(codes(r), ['BAD_USER_INPUT'], `title ${JSON.stringify(title.slice(0, 10))}`);
         assert.equal(r.body.data, null);
       }
-      assert.deepEqual(codes(await call('mutation($t: String!) { createTodo(title: $t) { id } }', { t: 'x'.repeat(500) })), []);
+      assert.deepEqual(
+        codes(await call('mutation($t: String!) { createTodo(title: $t) { id } }', { t: 'x'.repeat(500) })),
+        [],
+      );
       for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid', '42']) {
         assert.deepEqual(codes(await call('query($id: ID!) { todo(id: $id) { id } }', { id })), ['NOT_FOUND'], id);
-        assert.deepEqual(codes(await call('mutation($id: ID!) { updateTodo(id: $id, completed: true) { id } }', { id })), ['NOT_FOUND'], id);
-        assert.deepEqual(codes(await call('mutation($id: ID!) { deleteTodo(id: $id) { id } }', { id })), ['NOT_FOUND'], id);
+        assert.deepEqual(
+          codes(await call('mutation($id: ID!) { updateTodo(id: $id, completed: true) { id } }', { id })),
+          ['NOT_FOUND'],
+          id,
+        );
+        assert.deepEqual(
+          codes(await call('mutation($id: ID!) { deleteTodo(id: $id) { id } }', { id })),
+          ['NOT_FOUND'],
+          id,
+        );
       }
       assert.deepEqual(codes(await call('{ todos(first: 0) { id } }')), ['BAD_USER_INPUT']);
       assert.deepEqual(codes(await call('{ todos(first: 1000) { id } }')), ['BAD_USER_INPUT']);
-      assert.deepEqual(codes(await call('{ todos(after: "00000000-0000-4000-8000-000000000000") { id } }')), ['BAD_USER_INPUT']);
-      const nullTitle = await call('mutation { updateTodo(id: "00000000-0000-4000-8000-000000000000", title: null) { id } }');
+      assert.deepEqual(codes(await call('{ todos(after: "00000000-0000-4000-8000-000000000000") { id } }')), [
+        'BAD_USER_INPUT',
+      ]);
+      const nullTitle = await call(
+        'mutation { updateTodo(id: "00000000-0000-4000-8000-000000000000", title: null) { id } }',
+      );
       assert.deepEqual(codes(nullTitle), ['BAD_USER_INPUT']);
 
       // Malformed requests: a syntax error, an unknown field, a wrong variable type.
@@ -132,9 +163,16 @@ for (const backend of backends()) {
       const wrongType = await call('mutation($t: String!) { createTodo(title: $t) { id } }', { t: 42 });
       assert.ok(wrongType.status < 500);
       assert.deepEqual(codes(wrongType), ['BAD_USER_INPUT']);
-      const notJson = await fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: '{"query":' });
+      const notJson = await fetch(`${p.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body: '{"query":',
+      });
       assert.equal(notJson.status, 400);
-      assert.deepEqual(((await notJson.json()) as { errors: { extensions: { code: string } }[] }).errors.map((e) => e.extensions.code), ['BAD_REQUEST']);
+      assert.deepEqual(
+        ((await notJson.json()) as { errors: { extensions: { code: string } }[] }).errors.map((e) => e.extensions.code),
+        ['BAD_REQUEST'],
+      );
     });
 
     it('needs a valid key for todos', async () => {
@@ -145,7 +183,9 @@ for (const backend of backends()) {
 
     it('stops abusive queries: depth, aliases and fragments', async () => {
       // Introspection's fields → type cycle, where each level multiplies the answer (ofType links are not counted).
-      const deep = await call('{ requestLogs { nodes { vapi { callId } } } todos { id } __schema { types { fields { type { fields { type { ofType { name } } } } } } } }');
+      const deep = await call(
+        '{ requestLogs { nodes { vapi { callId } } } todos { id } __schema { types { fields { type { fields { type { ofType { name } } } } } } } }',
+      );
       assert.ok(deep.status >= 400 && deep.status < 500);
       assert.deepEqual(codes(deep), ['QUERY_TOO_COMPLEX']);
       assert.match(deep.body.errors![0]!.message, /too deep/);
@@ -168,9 +208,17 @@ for (const backend of backends()) {
       const m = encodeURIComponent('mutation { createTodo(title: "via GET") { id } }');
       const getMutation = await fetch(`${p.url}/graphql?query=${m}`, { headers: { authorization: `Bearer ${KEY}` } });
       assert.equal(getMutation.status, 405);
-      assert.deepEqual(((await getMutation.json()) as { errors: { extensions: { code: string } }[] }).errors.map((e) => e.extensions.code), ['METHOD_NOT_ALLOWED']);
+      assert.deepEqual(
+        ((await getMutation.json()) as { errors: { extensions: { code: string } }[] }).errors.map(
+          (e) => e.extensions.code,
+        ),
+        ['METHOD_NOT_ALLOWED'],
+      );
 
-      const browser = await fetch(`${p.url}/graphql`, { headers: { accept: 'text/html,application/xhtml+xml' }, redirect: 'manual' });
+      const browser = await fetch(`${p.url}/graphql`, {
+        headers: { accept: 'text/html,application/xhtml+xml' },
+        redirect: 'manual',
+      });
       assert.equal(browser.status, 302);
       assert.equal(browser.headers.get('location'), '/graphiql');
       const ide = await fetch(`${p.url}/graphiql`);
@@ -181,9 +229,17 @@ for (const backend of backends()) {
     it('answers SERVICE_UNAVAILABLE while shutting down', async () => {
       p.parley.lifecycle.phase = 'shutting_down';
       try {
-        const res = await p.parley.app.inject({ method: 'POST', url: '/graphql', headers: { authorization: `Bearer ${KEY}` }, payload: { query: '{ todos { id } }' } });
+        const res = await p.parley.app.inject({
+          method: 'POST',
+          url: '/graphql',
+          headers: { authorization: `Bearer ${KEY}` },
+          payload: { query: '{ todos { id } }' },
+        });
         assert.ok(res.statusCode < 500, String(res.statusCode));
-        assert.deepEqual(res.json().errors.map((e: { extensions: { code: string } }) => e.extensions.code), ['SERVICE_UNAVAILABLE']);
+        assert.deepEqual(
+          res.json().errors.map((e: { extensions: { code: string } }) => e.extensions.code),
+          ['SERVICE_UNAVAILABLE'],
+        );
         assert.match(res.json().errors[0].message, /shutting down/);
       } finally {
         p.parley.lifecycle.phase = 'ready';
@@ -191,7 +247,8 @@ for (const backend of backends()) {
     });
 
     it('keeps the data across a restart', async () => {
-      const made = (await call('mutation { createTodo(title: "Survivor") { id title createdAt } }')).body.data!.createTodo;
+      const made = (await call('mutation { createTodo(title: "Survivor") { id title createdAt } }')).body.data!
+        .createTodo;
       await p.close();
       p = await startStoreParley(env);
       const back = await call('query($id: ID!) { todo(id: $id) { id title createdAt } }', { id: made.id });

@@ -30,7 +30,10 @@ interface Started {
 }
 
 /** A Parley whose log lines and usage records the test can read. */
-async function start(env: Record<string, string> = {}, plugins: Parameters<typeof createParley>[0]['plugins'] = []): Promise<Started> {
+async function start(
+  env: Record<string, string> = {},
+  plugins: Parameters<typeof createParley>[0]['plugins'] = [],
+): Promise<Started> {
   const rawLines: string[] = [];
   const logStream = new Writable({
     write(chunk, _enc, done) {
@@ -83,24 +86,30 @@ describe('slow request bodies', () => {
   let s: Started;
   before(async () => {
     // Any path the test needs to look like GraphQL's: a plain POST route that reads its body.
-    s = await start({ PARLEY_BODY_TIMEOUT_MS: '300', PARLEY_BUILTIN_TOKEN_DELAY_MS: '40' }, [(app) => void app.post('/graphql', async () => ({ data: null }))]);
+    s = await start({ PARLEY_BODY_TIMEOUT_MS: '300', PARLEY_BUILTIN_TOKEN_DELAY_MS: '40' }, [
+      (app) => void app.post('/graphql', async () => ({ data: null })),
+    ]);
   });
   after(() => s.parley.shutdown());
 
-  it('a body that stops arriving gets 408 in OpenAI\'s envelope, its connection closed, and a 408 record', HANG_BOUND, async () => {
-    const raw = await rawRequest(s.port, `${head('/v1/chat/completions', 200)}{"model":"default",`);
-    assert.match(raw, /^HTTP\/1\.1 408 /);
-    assert.match(raw, /\r\nconnection: close\r\n/i);
-    const json = JSON.parse(responseBody(raw));
-    assertSpec('ErrorResponse', json);
-    assert.equal(json.error.code, 'request_timeout');
-    assert.match(json.error.message, /PARLEY_BODY_TIMEOUT_MS/);
-    await until(() => s.sink.records.length > 0);
-    assert.equal(s.sink.records.at(-1)!.status, 408);
-    assert.equal(s.sink.records.at(-1)!.clientAborted, false);
-  });
+  it(
+    "a body that stops arriving gets 408 in OpenAI's envelope, its connection closed, and a 408 record",
+    HANG_BOUND,
+    async () => {
+      const raw = await rawRequest(s.port, `${head('/v1/chat/completions', 200)}{"model":"default",`);
+      assert.match(raw, /^HTTP\/1\.1 408 /);
+      assert.match(raw, /\r\nconnection: close\r\n/i);
+      const json = JSON.parse(responseBody(raw));
+      assertSpec('ErrorResponse', json);
+      assert.equal(json.error.code, 'request_timeout');
+      assert.match(json.error.message, /PARLEY_BODY_TIMEOUT_MS/);
+      await until(() => s.sink.records.length > 0);
+      assert.equal(s.sink.records.at(-1)!.status, 408);
+      assert.equal(s.sink.records.at(-1)!.clientAborted, false);
+    },
+  );
 
-  it('on /graphql the 408 comes in GraphQL\'s shape', HANG_BOUND, async () => {
+  it("on /graphql the 408 comes in GraphQL's shape", HANG_BOUND, async () => {
     const raw = await rawRequest(s.port, `${head('/graphql', 200)}{"query":`);
     assert.match(raw, /^HTTP\/1\.1 408 /);
     const json = JSON.parse(responseBody(raw));
@@ -121,10 +130,14 @@ describe('slow request bodies', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const send = () =>
       new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
-        const req = http.request(`${s.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
-        });
+        const req = http.request(
+          `${s.url}/v1/chat/completions`,
+          { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
+          },
+        );
         req.on('error', reject);
         req.end(JSON.stringify(body));
       });
@@ -167,16 +180,25 @@ describe('abandoned uploads', () => {
     ['closes', (socket: net.Socket) => socket.end()],
     ['resets', (socket: net.Socket) => socket.resetAndDestroy()],
   ] as const) {
-    it(`a client that ${how} its connection mid-body is recorded as a client abort (499), not a 400, and nothing is logged as an error`, HANG_BOUND, async () => {
-      const before = s.sink.records.length;
-      await rawRequest(s.port, `${head('/v1/chat/completions', 1000)}{"model":"default","messages":[`, (socket) => setTimeout(() => leave(socket), 50));
-      await until(() => s.sink.records.length > before);
-      const rec = s.sink.records.at(-1)!;
-      assert.equal(rec.status, 499);
-      assert.equal(rec.clientAborted, true);
-      assert.equal(rec.errorType, null);
-      assert.deepEqual(s.lines.filter((l) => (l.level as number) >= 50), []);
-    });
+    it(
+      `a client that ${how} its connection mid-body is recorded as a client abort (499), not a 400, and nothing is logged as an error`,
+      HANG_BOUND,
+      async () => {
+        const before = s.sink.records.length;
+        await rawRequest(s.port, `${head('/v1/chat/completions', 1000)}{"model":"default","messages":[`, (socket) =>
+          setTimeout(() => leave(socket), 50),
+        );
+        await until(() => s.sink.records.length > before);
+        const rec = s.sink.records.at(-1)!;
+        assert.equal(rec.status, 499);
+        assert.equal(rec.clientAborted, true);
+        assert.equal(rec.errorType, null);
+        assert.deepEqual(
+          s.lines.filter((l) => (l.level as number) >= 50),
+          [],
+        );
+      },
+    );
   }
 });
 
@@ -188,12 +210,18 @@ describe('requests without a valid key', () => {
   after(() => s.parley.shutdown());
 
   it('write no usage record and no per-request log line, are counted, and leave every authenticated record in place', async () => {
-    const wrong: Record<string, string>[] = [{}, { authorization: 'Bearer nope' }, { authorization: 'Bearer no-custom-llm-key-provided' }, { authorization: 'Basic abc' }];
+    const wrong: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer nope' },
+      { authorization: 'Bearer no-custom-llm-key-provided' },
+      { authorization: 'Basic abc' },
+    ];
     const authenticated: Promise<Response>[] = [];
     const refused: Promise<Response>[] = [];
     for (let i = 0; i < 400; i++) {
       refused.push(postJson(`${s.url}/v1/chat/completions`, body, wrong[i % wrong.length]));
-      if (i % 20 === 0) authenticated.push(postJson(`${s.url}/chat/completions`, body, { authorization: 'Bearer the-key' }));
+      if (i % 20 === 0)
+        authenticated.push(postJson(`${s.url}/chat/completions`, body, { authorization: 'Bearer the-key' }));
     }
     for (const res of await Promise.all(refused)) {
       assert.equal(res.status, 401);
@@ -201,14 +229,27 @@ describe('requests without a valid key', () => {
     }
     for (const res of await Promise.all(authenticated)) assert.equal((await res.json()).object, 'chat.completion');
 
-    assert.equal(s.sink.records.length, authenticated.length, 'one record per authenticated request, none for the 400 refused');
+    assert.equal(
+      s.sink.records.length,
+      authenticated.length,
+      'one record per authenticated request, none for the 400 refused',
+    );
     assert.ok(s.sink.records.every((r) => r.keyId === 'env:0' && r.status === 200));
     assert.equal(s.parley.authFailures.total, 400);
-    assert.deepEqual(s.parley.authFailures.byCode, { missing_api_key: 200, invalid_api_key: 100, vapi_no_credential: 100 });
+    assert.deepEqual(s.parley.authFailures.byCode, {
+      missing_api_key: 200,
+      invalid_api_key: 100,
+      vapi_no_credential: 100,
+    });
     const chatLines = s.lines.filter((l) => l.msg === 'chat');
     assert.equal(chatLines.length, authenticated.length, 'a log line per authenticated request only');
-    const refusalLines = s.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('requests refused for authentication'));
-    assert.ok(refusalLines.length >= 1 && refusalLines.length < 10, `${refusalLines.length} summary lines for 400 refusals`);
+    const refusalLines = s.lines.filter(
+      (l) => typeof l.msg === 'string' && l.msg.startsWith('requests refused for authentication'),
+    );
+    assert.ok(
+      refusalLines.length >= 1 && refusalLines.length < 10,
+      `${refusalLines.length} summary lines for 400 refusals`,
+    );
     assert.equal(refusalLines[0]!.level, 40);
   });
 });
@@ -236,7 +277,10 @@ describe('log lines stay short', () => {
 
   it('an error body repeats at most 256 characters of a huge value the client sent (404 model, 400 role)', async () => {
     const huge = 'x'.repeat(10 * 1024 * 1024);
-    for (const req of [{ ...body, model: huge }, { ...body, messages: [{ role: huge, content: 'hi' }] }]) {
+    for (const req of [
+      { ...body, model: huge },
+      { ...body, messages: [{ role: huge, content: 'hi' }] },
+    ]) {
       const res = await postJson(`${s.url}/v1/chat/completions`, req);
       const text = await res.text();
       assert.ok(res.status === 404 || res.status === 400, `status ${res.status}`);

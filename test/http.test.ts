@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readSettings } from '../src/config/env.js';
 import { createParley } from '../src/server.js';
@@ -18,7 +18,11 @@ describe('http', () => {
     try {
       const a = await postJson(`${p.url}/v1/chat/completions`, body, { 'x-request-id': 'client-req-42' });
       assert.equal(a.headers.get('x-request-id'), 'client-req-42');
-      const b = await postJson(`${p.url}/v1/chat/completions`, { ...body, stream: true }, { 'x-request-id': 'bad id with spaces' });
+      const b = await postJson(
+        `${p.url}/v1/chat/completions`,
+        { ...body, stream: true },
+        { 'x-request-id': 'bad id with spaces' },
+      );
       assert.match(b.headers.get('x-request-id') ?? '', /^req_[0-9a-f]{32}$/);
       await b.text();
       const c = await fetch(`${p.url}/nope`);
@@ -35,15 +39,23 @@ describe('http', () => {
     try {
       const doc = await (await fetch(`${p.url}/openapi.json`)).json();
       assert.equal(doc.openapi, '3.1.0');
-      assert.deepEqual(Object.keys(doc.paths).sort(), ['/chat/completions', '/health', '/v1/chat/completions', '/v1/models']);
+      assert.deepEqual(Object.keys(doc.paths).sort(), [
+        '/chat/completions',
+        '/health',
+        '/v1/chat/completions',
+        '/v1/models',
+      ]);
       assert.equal(doc.components.securitySchemes.bearerAuth.scheme, 'bearer');
       const post = doc.paths['/v1/chat/completions'].post;
       assert.deepEqual(post.security, [{ bearerAuth: [] }]);
       // Within allOf, so that the route's examples survive beside it (routes/chat.ts).
-      assert.deepEqual(post.requestBody.content['application/json'].schema, { allOf: [{ $ref: '#/components/schemas/CreateChatCompletionRequest' }] });
+      assert.deepEqual(post.requestBody.content['application/json'].schema, {
+        allOf: [{ $ref: '#/components/schemas/CreateChatCompletionRequest' }],
+      });
       assert.ok(post.responses['200'].content['text/event-stream']);
       // Every $ref in the document resolves, and each component is a valid JSON Schema 2020-12.
-      for (const m of JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)) assert.ok(doc.components.schemas[m[1]!], `component ${m[1]} exists`);
+      for (const m of JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g))
+        assert.ok(doc.components.schemas[m[1]!], `component ${m[1]} exists`);
       const ajv = new Ajv2020({ strict: false });
       ajv.addSchema({ $id: 'doc', components: doc.components });
       assert.ok(ajv.getSchema('doc#/components/schemas/CreateChatCompletionRequest'));
@@ -66,7 +78,10 @@ describe('http', () => {
       assert.deepEqual(hrefs, ['docs', 'v1/models', 'openapi.json', 'health'], 'GraphiQL only where the database is');
       for (const href of hrefs) assert.equal((await fetch(new URL(href, `${p.url}/`))).status, 200, href);
       const json = await (await fetch(`${p.url}/`)).json();
-      assert.deepEqual(json, { name: 'Parley', links: { docs: '/docs', models: '/v1/models', openapi: '/openapi.json', health: '/health' } });
+      assert.deepEqual(json, {
+        name: 'Parley',
+        links: { docs: '/docs', models: '/v1/models', openapi: '/openapi.json', health: '/health' },
+      });
     } finally {
       await p.close();
     }
@@ -77,7 +92,15 @@ describe('http', () => {
     try {
       const doc = await (await fetch(`${p.url}/openapi.json`)).json();
       let tried = 0;
-      for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> } }>>)) {
+      for (const [path, methods] of Object.entries(
+        doc.paths as Record<
+          string,
+          Record<
+            string,
+            { requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> } }
+          >
+        >,
+      )) {
         for (const [method, op] of Object.entries(methods)) {
           if (!op.requestBody) continue;
           const examples = Object.entries(op.requestBody.content['application/json']?.examples ?? {});
@@ -96,7 +119,7 @@ describe('http', () => {
     }
   });
 
-  it('documents /graphql and hides GraphiQL\'s assets', async () => {
+  it("documents /graphql and hides GraphiQL's assets", async () => {
     const settings = { ...readSettings({ LOG_LEVEL: 'silent' }), port: 0 };
     const parley = await createParley({
       settings,
@@ -128,7 +151,9 @@ describe('http', () => {
     socket.setEncoding('utf8').on('data', (d: string) => (raw += d));
     const ended = once(socket, 'close');
     const payload = JSON.stringify({ ...body, stream: true });
-    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`);
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
+    );
     await eventually(() => raw.includes('data: '), 'the stream started');
     const closing = p.close();
     socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');

@@ -8,23 +8,42 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { postJson } from './helpers/parley.js';
 import { needs } from './helpers/prerequisites.js';
-import { backends, eventually, gql, pgOutage, postgresBackend, startStoreParley, type Outage, type StoreParley } from './helpers/store.js';
+import {
+  backends,
+  eventually,
+  gql,
+  type Outage,
+  pgOutage,
+  postgresBackend,
+  type StoreParley,
+  startStoreParley,
+} from './helpers/store.js';
 
 const ADMIN = 'admin-secret-for-tests';
 const REFRESH_MS = 300;
 const CREATE = 'mutation($name: String!) { createApiKey(name: $name) { secret key { id } } }';
 
 const chat = (p: StoreParley, secret: string) =>
-  postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: [{ role: 'user', content: 'hi' }] }, { authorization: `Bearer ${secret}` }).then(async (r) => {
+  postJson(
+    `${p.url}/v1/chat/completions`,
+    { model: 'default', messages: [{ role: 'user', content: 'hi' }] },
+    { authorization: `Bearer ${secret}` },
+  ).then(async (r) => {
     await r.arrayBuffer();
     return r.status;
   });
 
 for (const backend of backends()) {
-  describe(`database key refresh on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
+  describe(`database key refresh on ${backend.name}`, {
+    skip: needs(`the ${backend.name} backend`, backend.unavailable),
+  }, () => {
     let p: StoreParley;
     before(async () => {
-      p = await startStoreParley({ ...(await backend.fresh()), PARLEY_ADMIN_KEY: ADMIN, PARLEY_KEY_REFRESH_MS: String(REFRESH_MS) });
+      p = await startStoreParley({
+        ...(await backend.fresh()),
+        PARLEY_ADMIN_KEY: ADMIN,
+        PARLEY_KEY_REFRESH_MS: String(REFRESH_MS),
+      });
     });
     after(async () => {
       await p?.close();
@@ -43,11 +62,15 @@ for (const backend of backends()) {
       const revokedAt = Date.now();
       const first = await chat(p, secret);
       // Still in force until the keys are re-read (if a re-read slipped in, this tells nothing).
-      if (p.store.keys.loads === loadsAtRevocation) assert.equal(first, 200, 'refused before the keys were re-read: the chat path read the database');
+      if (p.store.keys.loads === loadsAtRevocation)
+        assert.equal(first, 200, 'refused before the keys were re-read: the chat path read the database');
       let status = first;
       while (status !== 401) {
         // A behavioural bound (3 periods), not a speed measurement.
-        assert.ok(Date.now() - revokedAt <= 3 * REFRESH_MS, `still accepted ${Date.now() - revokedAt} ms after the revocation (refresh period ${REFRESH_MS} ms)`);
+        assert.ok(
+          Date.now() - revokedAt <= 3 * REFRESH_MS,
+          `still accepted ${Date.now() - revokedAt} ms after the revocation (refresh period ${REFRESH_MS} ms)`,
+        );
         await new Promise((r) => setTimeout(r, 20));
         status = await chat(p, secret);
       }
@@ -56,14 +79,21 @@ for (const backend of backends()) {
   });
 }
 
-describe('database keys during a database outage (PostgreSQL)', { skip: needs('PostgreSQL', postgresBackend().unavailable) }, () => {
+describe('database keys during a database outage (PostgreSQL)', {
+  skip: needs('PostgreSQL', postgresBackend().unavailable),
+}, () => {
   const backend = postgresBackend();
   let p: StoreParley;
   let outage: Outage;
   before(async () => {
     const env = await backend.fresh();
     outage = await pgOutage(env.DATABASE_URL!);
-    p = await startStoreParley({ DATABASE_URL: outage.url, PARLEY_ADMIN_KEY: ADMIN, PARLEY_KEY_REFRESH_MS: String(REFRESH_MS), PARLEY_DB_WRITE_TIMEOUT_MS: '500' });
+    p = await startStoreParley({
+      DATABASE_URL: outage.url,
+      PARLEY_ADMIN_KEY: ADMIN,
+      PARLEY_KEY_REFRESH_MS: String(REFRESH_MS),
+      PARLEY_DB_WRITE_TIMEOUT_MS: '500',
+    });
   });
   after(async () => {
     await outage?.up();
@@ -80,13 +110,23 @@ describe('database keys during a database outage (PostgreSQL)', { skip: needs('P
     const loads = p.store.keys.loads;
     await eventually(() => p.store.keys.loads >= loads + 2, 'the keys re-read twice');
     await outage.down();
-    await eventually(() => p.logs.some((l) => /refreshing database keys failed/.test(l.msg)), 'a failed re-read of the keys');
+    await eventually(
+      () => p.logs.some((l) => /refreshing database keys failed/.test(l.msg)),
+      'a failed re-read of the keys',
+    );
     assert.equal(await chat(p, secret), 200, 'a database key is refused during the outage');
     assert.equal(await chat(p, 'pk_not-a-key'), 401);
     await outage.up();
-    await eventually(() => p.logs.some((l) => /database keys are refreshed again/.test(l.msg)), 'the keys re-read after the outage');
+    await eventually(
+      () => p.logs.some((l) => /database keys are refreshed again/.test(l.msg)),
+      'the keys re-read after the outage',
+    );
     assert.equal(await chat(p, secret), 200);
-    assert.equal(p.logs.filter((l) => /refreshing database keys failed/.test(l.msg)).length, 1, 'the outage is logged once, not per re-read');
+    assert.equal(
+      p.logs.filter((l) => /refreshing database keys failed/.test(l.msg)).length,
+      1,
+      'the outage is logged once, not per re-read',
+    );
   });
 });
 
@@ -109,8 +149,16 @@ describe('a key created while a refresh is reading the table', () => {
         },
         count: async () => 0,
         updateMany: async () => ({ count: 0 }),
-        create: async ({ data }: { data: { name: string; prefix: string; hash: string; expiresAt: Date | null; allowedModels: string[] } }) => ({
-          id: 'k1', createdAt: new Date(), lastUsedAt: null, revokedAt: null, ...data,
+        create: async ({
+          data,
+        }: {
+          data: { name: string; prefix: string; hash: string; expiresAt: Date | null; allowedModels: string[] };
+        }) => ({
+          id: 'k1',
+          createdAt: new Date(),
+          lastUsedAt: null,
+          revokedAt: null,
+          ...data,
         }),
       },
     };
@@ -123,6 +171,10 @@ describe('a key created while a refresh is reading the table', () => {
     await keys.stop();
     assert.ok(keys.hasKeys(), 'keys exist');
     const verdict = keys.verify(secret, hashKey(secret));
-    assert.deepEqual(verdict && 'keyId' in verdict ? verdict.keyId : verdict, 'k1', 'the new key is accepted after the stale refresh');
+    assert.deepEqual(
+      verdict && 'keyId' in verdict ? verdict.keyId : verdict,
+      'k1',
+      'the new key is accepted after the stale refresh',
+    );
   });
 });

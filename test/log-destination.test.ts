@@ -16,7 +16,8 @@ import { bufferedDestination } from '../src/logging/destination.js';
 const DOCUMENTED_BATCH_BYTES = 4096;
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-log-'));
-const closed = (dest: ReturnType<typeof bufferedDestination>) => new Promise((resolve) => {
+const closed = (dest: ReturnType<typeof bufferedDestination>) =>
+  new Promise((resolve) => {
     dest.once('close', resolve);
     dest.end();
   });
@@ -35,7 +36,10 @@ describe('buffered log destination', () => {
     for (let i = 0; i < 10; i++) log.info({ i }, 'request');
     assert.equal(readFileSync(file, 'utf8'), '', 'nothing written while the buffer is small');
     for (let waited = 0; lines(file).length < 10 && waited < 5000; waited += 20) await sleep(20);
-    assert.deepEqual(lines(file).map((l) => JSON.parse(l).i), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      lines(file).map((l) => JSON.parse(l).i),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     assert.equal(writes.filter((n) => n > 0).length, 1, 'ten lines, one write');
     await closed(dest); // closes fd
   });
@@ -63,8 +67,16 @@ describe('buffered log destination', () => {
       log.info('last words');
       process.exit(3);
     `;
-    const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
     assert.equal(out.status, 3, out.stderr);
-    assert.deepEqual(out.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).msg), ['first', 'last words']);
+    assert.deepEqual(
+      out.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).msg),
+      ['first', 'last words'],
+    );
   });
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { readSettings } from '../src/config/env.js';
 import { createParley } from '../src/server.js';
 import * as vapi from './fixtures/vapi.js';
@@ -27,19 +27,36 @@ describe('request log lines', () => {
         done();
       },
     });
-    const settings = { ...readSettings({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', LOG_LEVEL: 'info', PARLEY_API_KEYS: KEY }), port: 0 };
+    const settings = {
+      ...readSettings({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', LOG_LEVEL: 'info', PARLEY_API_KEYS: KEY }),
+      port: 0,
+    };
     const parley = await createParley({ settings, logStream, usage: sink });
     const url = await parley.listen();
     try {
-      const given = await postJson(`${url}/v1/chat/completions`, { model: 'default', messages: [{ role: 'user', content: 'hi' }] }, { ...auth, 'x-request-id': 'log-line-given-1' });
+      const given = await postJson(
+        `${url}/v1/chat/completions`,
+        { model: 'default', messages: [{ role: 'user', content: 'hi' }] },
+        { ...auth, 'x-request-id': 'log-line-given-1' },
+      );
       await given.text();
       assert.equal(given.headers.get('x-request-id'), 'log-line-given-1');
-      const generated = await postJson(`${url}/v1/chat/completions`, { model: 'nope-not-a-model', messages: [{ role: 'user', content: 'hi' }] }, auth);
+      const generated = await postJson(
+        `${url}/v1/chat/completions`,
+        { model: 'nope-not-a-model', messages: [{ role: 'user', content: 'hi' }] },
+        auth,
+      );
       await generated.text();
       generatedId = generated.headers.get('x-request-id')!;
       const fromVapi = await postJson(
         `${url}/chat/completions`,
-        { model: 'default', messages: [{ role: 'user', content: 'hi' }], call: vapi.call, phoneNumber: vapi.phoneNumber, customer: vapi.customer },
+        {
+          model: 'default',
+          messages: [{ role: 'user', content: 'hi' }],
+          call: vapi.call,
+          phoneNumber: vapi.phoneNumber,
+          customer: vapi.customer,
+        },
         { ...auth, 'x-request-id': 'log-line-vapi-1' },
       );
       assert.equal(fromVapi.status, 200, await fromVapi.text());
@@ -58,7 +75,13 @@ describe('request log lines', () => {
     const line = chatLine('log-line-vapi-1');
     assert.ok(line, 'the Vapi request was logged');
     assert.equal(line.route, 'vapi');
-    assert.deepEqual(line.vapi, { callId: vapi.call.id, assistantId: vapi.call.assistantId, customerNumber: vapi.customer.number, callType: 'inboundPhoneCall', phoneNumberId: vapi.phoneNumber.id });
+    assert.deepEqual(line.vapi, {
+      callId: vapi.call.id,
+      assistantId: vapi.call.assistantId,
+      customerNumber: vapi.customer.number,
+      callType: 'inboundPhoneCall',
+      phoneNumberId: vapi.phoneNumber.id,
+    });
     const record = sink.records.find((r) => r.requestId === 'log-line-vapi-1');
     assert.equal(record?.vapi?.callId, vapi.call.id, 'and the usage record its call id');
   });

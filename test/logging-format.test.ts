@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { readSettings, SettingsError } from '../src/config/env.js';
 import { logDestination, resolveLogFormat } from '../src/logging/format.js';
@@ -16,8 +16,8 @@ import { parleyLogger } from '../src/logging/logger.js';
 
 const run = promisify(execFile);
 /** Without colours (on a terminal, or with FORCE_COLOR set, pino-pretty adds them). */
-// eslint-disable-next-line no-control-regex
-const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const plain = (text: string) => text.replace(ANSI_COLOUR, '');
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 function capture(): { stream: Writable; lines: string[] } {
@@ -45,7 +45,10 @@ function logWith(env: Record<string, string>): string[] {
   const settings = readSettings(env);
   const { stream, lines } = capture();
   const log = parleyLogger('info', logDestination(settings.logFormat, stream));
-  log.info({ reqId: 'req_abc', headers: { authorization: 'Bearer sk-secret-1' }, provider: { apiKey: 'sk-secret-2' } }, 'chat completion');
+  log.info(
+    { reqId: 'req_abc', headers: { authorization: 'Bearer sk-secret-1' }, provider: { apiKey: 'sk-secret-2' } },
+    'chat completion',
+  );
   log.warn({ err: new Error('x'.repeat(100_000)) }, 'database refused');
   log.info({ blob: 'y'.repeat(100_000) }, 'something uncapped');
   return lines;
@@ -56,7 +59,10 @@ describe('LOG_FORMAT', () => {
     assert.equal(readSettings({}).logFormat, 'auto');
     assert.equal(readSettings({ LOG_FORMAT: 'json' }).logFormat, 'json');
     assert.equal(readSettings({ LOG_FORMAT: 'pretty' }).logFormat, 'pretty');
-    assert.throws(() => readSettings({ LOG_FORMAT: 'text' }), (e: unknown) => e instanceof SettingsError && /^LOG_FORMAT must be one of auto, json, pretty/.test(e.message));
+    assert.throws(
+      () => readSettings({ LOG_FORMAT: 'text' }),
+      (e: unknown) => e instanceof SettingsError && /^LOG_FORMAT must be one of auto, json, pretty/.test(e.message),
+    );
   });
 
   it('auto is pretty on a terminal and JSON otherwise; a forced format ignores the terminal', () => {
@@ -102,7 +108,11 @@ describe('log format on the real stdout', () => {
     parleyLogger(s.logLevel, logDestination(s.logFormat)).info({ headers: { authorization: 'Bearer sk-secret' } }, 'hello');
     process.exit(0);`;
   const child = (env: Record<string, string>) =>
-    run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, env: { ...process.env, ...env }, timeout: 30_000 });
+    run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      timeout: 30_000,
+    });
 
   it('a pipe gets JSON by default', async () => {
     const { stdout } = await child({ LOG_FORMAT: '' });
@@ -113,10 +123,15 @@ describe('log format on the real stdout', () => {
 
   it('LOG_FORMAT=pretty gets readable lines even through a pipe, written before exit', async () => {
     const { stdout } = await child({ LOG_FORMAT: 'pretty' });
-    assert.match(plain(stdout), /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: hello \{"headers":\{"authorization":"\[redacted\]"\}\}\n$/);
+    assert.match(
+      plain(stdout),
+      /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: hello \{"headers":\{"authorization":"\[redacted\]"\}\}\n$/,
+    );
   });
 
-  const noScript = existsSync('/usr/bin/script') ? false : 'util-linux `script` (to give the child a terminal) is not installed';
+  const noScript = existsSync('/usr/bin/script')
+    ? false
+    : 'util-linux `script` (to give the child a terminal) is not installed';
   it('a terminal gets readable lines by default', { skip: noScript }, async () => {
     // `script` runs the child on a pseudo-terminal: stdout.isTTY is true there.
     const cmd = `${process.execPath} --import tsx --input-type=module -e "$PARLEY_LOG_SCRIPT"`;

@@ -4,11 +4,11 @@
  * a data dir another process is starting on.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { openStore } from '../src/store/index.js';
 import { captureLogger, eventually, testSettings } from './helpers/store.js';
@@ -20,7 +20,10 @@ after(() => {
 });
 
 function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let out = '';
   const listening = new Promise<string>((resolve, reject) => {
@@ -36,13 +39,29 @@ function start(env: Record<string, string>) {
 }
 
 describe('main process', () => {
-  it('starts with no configuration, answers with the built-in model, and exits 0 on SIGTERM', { timeout: 60_000 }, async () => {
+  it('starts with no configuration, answers with the built-in model, and exits 0 on SIGTERM', {
+    timeout: 60_000,
+  }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-main-'));
     try {
-      const { child, listening, output } = start({ PORT: '0', PARLEY_DATA_DIR: dataDir, PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', OPENAI_API_KEY: '', PARLEY_API_KEYS: '', DATABASE_URL: '' });
+      const { child, listening, output } = start({
+        PORT: '0',
+        PARLEY_DATA_DIR: dataDir,
+        PARLEY_BUILTIN_TOKEN_DELAY_MS: '0',
+        OPENAI_API_KEY: '',
+        PARLEY_API_KEYS: '',
+        DATABASE_URL: '',
+      });
       const url = await listening;
-      assert.match(output(), /"msg":"Parley is listening on http:\/\/127\.0\.0\.1:\d+ — auth: open \(no key configured: answers only requests made on this machine[^"]*\) — default → builtin \(offline model\); docs at http:\/\/127\.0\.0\.1:\d+\/docs"/);
-      const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'hello there' }] }) });
+      assert.match(
+        output(),
+        /"msg":"Parley is listening on http:\/\/127\.0\.0\.1:\d+ — auth: open \(no key configured: answers only requests made on this machine[^"]*\) — default → builtin \(offline model\); docs at http:\/\/127\.0\.0\.1:\d+\/docs"/,
+      );
+      const res = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'hello there' }] }),
+      });
       assert.equal(res.status, 200);
       assert.match((await res.json()).choices[0].message.content, /hello there/);
       child.kill('SIGTERM');
@@ -54,16 +73,34 @@ describe('main process', () => {
     }
   });
 
-  it('never logs the client key, the upstream key or message text; PARLEY_LOG_CONTENT=1 logs the messages', { timeout: 60_000 }, async () => {
+  it('never logs the client key, the upstream key or message text; PARLEY_LOG_CONTENT=1 logs the messages', {
+    timeout: 60_000,
+  }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-main-'));
     try {
       for (const logContent of ['', '1']) {
-        const env = { PORT: '0', PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', PARLEY_API_KEYS: 'client-key-SECRET1', OPENAI_API_KEY: 'upstream-key-SECRET2', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', PARLEY_LOG_CONTENT: logContent, LOG_LEVEL: 'debug' };
+        const env = {
+          PORT: '0',
+          PARLEY_DATA_DIR: dataDir,
+          DATABASE_URL: '',
+          PARLEY_API_KEYS: 'client-key-SECRET1',
+          OPENAI_API_KEY: 'upstream-key-SECRET2',
+          OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+          PARLEY_LOG_CONTENT: logContent,
+          LOG_LEVEL: 'debug',
+        };
         const { child, listening, output } = start(env);
         const url = await listening;
-        assert.match(output(), /listening on \S+ — auth: key required \(1 from PARLEY_API_KEYS\) — default → openai gpt-4o-mini;/);
+        assert.match(
+          output(),
+          /listening on \S+ — auth: key required \(1 from PARLEY_API_KEYS\) — default → openai gpt-4o-mini;/,
+        );
         const post = (auth: string) =>
-          fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'private words' }] }) });
+          fetch(`${url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: auth },
+            body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'private words' }] }),
+          });
         assert.equal((await post('Bearer client-key-SECRET1')).status, 502);
         assert.equal((await post('Bearer wrong-key-SECRET3')).status, 401);
         child.kill('SIGTERM');
@@ -78,9 +115,18 @@ describe('main process', () => {
     }
   });
 
-  it('states the database keys in force at startup, and warns when the last one is revoked and no other key exists', { timeout: 120_000 }, async () => {
+  it('states the database keys in force at startup, and warns when the last one is revoked and no other key exists', {
+    timeout: 120_000,
+  }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-main-'));
-    const env = { PORT: '0', PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', OPENAI_API_KEY: '', PARLEY_API_KEYS: '', PARLEY_ADMIN_KEY: '' };
+    const env = {
+      PORT: '0',
+      PARLEY_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      OPENAI_API_KEY: '',
+      PARLEY_API_KEYS: '',
+      PARLEY_ADMIN_KEY: '',
+    };
     const withStore = async (fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<void>) => {
       const store = await openStore(testSettings({ PARLEY_DATA_DIR: dataDir, DATABASE_URL: '' }), captureLogger().log);
       try {
@@ -95,7 +141,9 @@ describe('main process', () => {
       await listening;
       child.kill('SIGTERM');
       await once(child, 'exit');
-      const line = output().split('\n').find((l) => l.includes('listening on'));
+      const line = output()
+        .split('\n')
+        .find((l) => l.includes('listening on'));
       return JSON.parse(line!) as { level: number; msg: string };
     };
     try {
@@ -111,16 +159,27 @@ describe('main process', () => {
       await withStore(async (store) => void (await store.keys.revoke(ids[1]!)));
       const none = await startupLine();
       assert.equal(none.level, 40, 'a warning');
-      assert.match(none.msg, /— auth: key required, but every database key is revoked or expired and PARLEY_API_KEYS is empty, so every request is refused \(401\): set PARLEY_ADMIN_KEY and create one with the createApiKey mutation, or set PARLEY_API_KEYS —/);
+      assert.match(
+        none.msg,
+        /— auth: key required, but every database key is revoked or expired and PARLEY_API_KEYS is empty, so every request is refused \(401\): set PARLEY_ADMIN_KEY and create one with the createApiKey mutation, or set PARLEY_API_KEYS —/,
+      );
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
-  it('refuses to start on a public HOST without API keys, with a clear message and exit 1', { timeout: 60_000 }, async () => {
+  it('refuses to start on a public HOST without API keys, with a clear message and exit 1', {
+    timeout: 60_000,
+  }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-main-'));
     try {
-      const { child, listening, output } = start({ PORT: '0', HOST: '0.0.0.0', PARLEY_DATA_DIR: dataDir, PARLEY_API_KEYS: '', DATABASE_URL: '' });
+      const { child, listening, output } = start({
+        PORT: '0',
+        HOST: '0.0.0.0',
+        PARLEY_DATA_DIR: dataDir,
+        PARLEY_API_KEYS: '',
+        DATABASE_URL: '',
+      });
       await assert.rejects(listening);
       assert.equal(child.exitCode, 1);
       assert.match(output(), /Refusing to listen on 0\.0\.0\.0.*PARLEY_API_KEYS/s);
@@ -129,12 +188,22 @@ describe('main process', () => {
     }
   });
 
-  it('ignores a repeated SIGTERM: every open stream completes and every record is written before it exits', { timeout: 120_000 }, async () => {
+  it('ignores a repeated SIGTERM: every open stream completes and every record is written before it exits', {
+    timeout: 120_000,
+  }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-main-'));
     try {
       // Slow tokens keep the streams open across both signals; a 10-minute flush interval
       // means only the shutdown flush can have written the records.
-      const env = { PORT: '0', PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', OPENAI_API_KEY: '', PARLEY_API_KEYS: '', PARLEY_BUILTIN_TOKEN_DELAY_MS: '40', PARLEY_USAGE_FLUSH_MS: '600000' };
+      const env = {
+        PORT: '0',
+        PARLEY_DATA_DIR: dataDir,
+        DATABASE_URL: '',
+        OPENAI_API_KEY: '',
+        PARLEY_API_KEYS: '',
+        PARLEY_BUILTIN_TOKEN_DELAY_MS: '40',
+        PARLEY_USAGE_FLUSH_MS: '600000',
+      };
       const { child, listening, output } = start(env);
       const url = await listening;
       const exited = once(child, 'exit');
@@ -144,7 +213,12 @@ describe('main process', () => {
           const res = await fetch(`${url}/v1/chat/completions`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', 'x-request-id': id },
-            body: JSON.stringify({ model: 'default', stream: true, max_tokens: 40, messages: [{ role: 'user', content: 'Tell me a story about a lighthouse keeper and the sea' }] }),
+            body: JSON.stringify({
+              model: 'default',
+              stream: true,
+              max_tokens: 40,
+              messages: [{ role: 'user', content: 'Tell me a story about a lighthouse keeper and the sea' }],
+            }),
           });
           assert.equal(res.status, 200);
           const reader = res.body!.getReader();
@@ -172,7 +246,9 @@ describe('main process', () => {
 
       const store = await openStore(testSettings({ PARLEY_DATA_DIR: dataDir, DATABASE_URL: '' }), captureLogger().log);
       try {
-        const { rows } = await store.db.pool.query(`SELECT "requestId", status, "clientAborted" FROM "RequestLog" WHERE "requestId" LIKE 'twice-%'`);
+        const { rows } = await store.db.pool.query(
+          `SELECT "requestId", status, "clientAborted" FROM "RequestLog" WHERE "requestId" LIKE 'twice-%'`,
+        );
         assert.deepEqual(rows.map((r) => r.requestId).sort(), [...ids].sort(), 'every record written');
         assert.ok(rows.every((r) => r.status === 200 && r.clientAborted === false));
       } finally {
@@ -183,7 +259,9 @@ describe('main process', () => {
     }
   });
 
-  it('of two processes started at once on one data dir, starts exactly one; the other exits 1 naming PARLEY_DATA_DIR', { timeout: 120_000 }, async () => {
+  it('of two processes started at once on one data dir, starts exactly one; the other exits 1 naming PARLEY_DATA_DIR', {
+    timeout: 120_000,
+  }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-main-'));
     try {
       const env = { PORT: '0', PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', OPENAI_API_KEY: '', PARLEY_API_KEYS: '' };
@@ -195,7 +273,10 @@ describe('main process', () => {
       assert.equal(losers[0]!.child.exitCode, 1);
       const lines = losers[0]!.output().trim().split('\n');
       assert.equal(lines.length, 1, `one line: ${losers[0]!.output()}`);
-      assert.match(lines[0]!, /^parley: PARLEY_DATA_DIR=.* is already in use by another (Parley|process).*DATABASE_URL/);
+      assert.match(
+        lines[0]!,
+        /^parley: PARLEY_DATA_DIR=.* is already in use by another (Parley|process).*DATABASE_URL/,
+      );
       winners[0]!.child.kill('SIGTERM');
       const [code] = await once(winners[0]!.child, 'exit');
       assert.equal(code, 0, winners[0]!.output());

@@ -6,7 +6,7 @@
  * build fails these tests instead of leaving a process behind.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,7 +30,9 @@ function start(env: Record<string, string>): Started {
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('exit', (code, signal) => r([code, signal])));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+    child.once('exit', (code, signal) => r([code, signal])),
+  );
   return { child, output: () => out, exited };
 }
 
@@ -45,18 +47,32 @@ async function stop(s: Started): Promise<void> {
 /** Bounds a hang (the process never exiting), not the time the work takes. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: still running after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: still running after ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 describe('main process: SIGINT and startup', () => {
   it('shuts down on SIGINT as on SIGTERM: the buffered records are written, exit 0', { timeout: 120_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-sigint-'));
     // A 10-minute flush interval: only the shutdown flush can write the record.
-    const s = start({ PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', PARLEY_USAGE_FLUSH_MS: '600000', PARLEY_BUILTIN_TOKEN_DELAY_MS: '0' });
+    const s = start({
+      PARLEY_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      PARLEY_USAGE_FLUSH_MS: '600000',
+      PARLEY_BUILTIN_TOKEN_DELAY_MS: '0',
+    });
     try {
       await eventually(() => /listening on http/.test(s.output()), `Parley started (output: ${s.output()})`, 60_000);
       const url = /listening on (http:\/\/[^\s)]+)/.exec(s.output())![1]!;
-      const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'sigint-1' }, body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'hi' }] }) });
+      const res = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'sigint-1' },
+        body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'hi' }] }),
+      });
       assert.equal(res.status, 200);
       await res.text();
       s.child.kill('SIGINT');

@@ -16,7 +16,12 @@ describe('model_not_allowed', () => {
 
   it('answers 403 with the envelope naming the model, and serves the allowed one', async () => {
     const { url } = suite.parley;
-    const created = await gql(url, 'mutation { createApiKey(name: "limited", allowedModels: ["default"]) { secret } }', undefined, ADMIN);
+    const created = await gql(
+      url,
+      'mutation { createApiKey(name: "limited", allowedModels: ["default"]) { secret } }',
+      undefined,
+      ADMIN,
+    );
     const auth = { authorization: `Bearer ${created.body.data!.createApiKey.secret}` };
     const messages = [{ role: 'user', content: 'hi' }];
     for (const path of ['/v1/chat/completions', '/chat/completions']) {
@@ -26,7 +31,10 @@ describe('model_not_allowed', () => {
         assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
         const body = await res.json();
         assertSpec('ErrorResponse', body);
-        assert.deepEqual({ ...body.error, message: undefined }, { message: undefined, type: 'permission_error', param: 'model', code: 'model_not_allowed' });
+        assert.deepEqual(
+          { ...body.error, message: undefined },
+          { message: undefined, type: 'permission_error', param: 'model', code: 'model_not_allowed' },
+        );
         assert.match(body.error.message, /`gpt-4o-mini`/);
       }
     }

@@ -7,11 +7,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import { readSettings, SettingsError } from '../src/config/env.js';
 import { LIST_TTL_MS, RETRY_MS, UpstreamModels } from '../src/routing/model-list.js';
-import { startMockUpstream, type ModelsScenario, type MockUpstream } from './helpers/mock-upstream.js';
+import { type MockUpstream, type ModelsScenario, startMockUpstream } from './helpers/mock-upstream.js';
 import { assertSpec } from './helpers/openai-spec.js';
 import { postJson, startParley, type TestParley } from './helpers/parley.js';
 
-const offlineAlias = { providers: { offline: { type: 'builtin' as const } }, models: { fast: { provider: 'offline', model: 'parley-offline' } } };
+const offlineAlias = {
+  providers: { offline: { type: 'builtin' as const } },
+  models: { fast: { provider: 'offline', model: 'parley-offline' } },
+};
 
 async function listModels(p: TestParley): Promise<{ id: string; owned_by: string }[]> {
   // The timeout bounds a hang, should Parley wait on a dead upstream.
@@ -36,9 +39,17 @@ describe('GET /v1/models with an upstream', () => {
       const before = up.modelRequests;
       const lists = await Promise.all([listModels(p), listModels(p), listModels(p)]);
       // An alias of the same name as an upstream model is listed once, as the alias.
-      for (const models of lists) assert.deepEqual(models.map((m) => `${m.id}@${m.owned_by}`), ['fast@offline', 'default@openai', 'gpt-4o-mini@mock-org', 'gpt-4o@mock-org']);
+      for (const models of lists)
+        assert.deepEqual(
+          models.map((m) => `${m.id}@${m.owned_by}`),
+          ['fast@offline', 'default@openai', 'gpt-4o-mini@mock-org', 'gpt-4o@mock-org'],
+        );
       up.models = { kind: 'list', ids: ['changed'] };
-      assert.deepEqual((await listModels(p)).map((m) => m.id), lists[0]!.map((m) => m.id), 'served from the cache');
+      assert.deepEqual(
+        (await listModels(p)).map((m) => m.id),
+        lists[0]!.map((m) => m.id),
+        'served from the cache',
+      );
       assert.equal(up.modelRequests - before, 1, 'one fetch for four requests');
       assert.equal(up.modelRequestHeaders?.authorization, 'Bearer sk-up', "with Parley's key for that upstream");
     } finally {
@@ -56,11 +67,25 @@ describe('GET /v1/models with an upstream', () => {
   for (const [what, scenario] of failures) {
     it(`lists the aliases alone when the upstream ${what}`, async () => {
       up.models = scenario;
-      const p = await startParley({ OPENAI_API_KEY: 'sk-up', OPENAI_BASE_URL: up.url, UPSTREAM_MODELS_TIMEOUT_MS: '200' }, offlineAlias);
+      const p = await startParley(
+        { OPENAI_API_KEY: 'sk-up', OPENAI_BASE_URL: up.url, UPSTREAM_MODELS_TIMEOUT_MS: '200' },
+        offlineAlias,
+      );
       try {
-        assert.deepEqual((await listModels(p)).map((m) => m.id), ['fast', 'default']);
+        assert.deepEqual(
+          (await listModels(p)).map((m) => m.id),
+          ['fast', 'default'],
+        );
         // Chat is unaffected.
-        assert.equal((await postJson(`${p.url}/v1/chat/completions`, { model: 'fast', messages: [{ role: 'user', content: 'hi' }] })).status, 200);
+        assert.equal(
+          (
+            await postJson(`${p.url}/v1/chat/completions`, {
+              model: 'fast',
+              messages: [{ role: 'user', content: 'hi' }],
+            })
+          ).status,
+          200,
+        );
       } finally {
         await p.close();
       }
@@ -91,11 +116,17 @@ describe('the upstream model list cache', () => {
       assert.equal(calls, 1, 'a failure is not retried at once');
       fail = false;
       mock.timers.tick(1);
-      assert.deepEqual((await models.get()).map((m) => m.id), ['m']);
+      assert.deepEqual(
+        (await models.get()).map((m) => m.id),
+        ['m'],
+      );
       assert.equal(calls, 2);
       fail = true;
       mock.timers.tick(LIST_TTL_MS - 1);
-      assert.deepEqual((await models.get()).map((m) => m.id), ['m']);
+      assert.deepEqual(
+        (await models.get()).map((m) => m.id),
+        ['m'],
+      );
       assert.equal(calls, 2, 'served from the cache');
       mock.timers.tick(1);
       assert.deepEqual(await models.get(), [], 'asked again, and its failure leaves the aliases alone');
@@ -107,7 +138,10 @@ describe('the upstream model list cache', () => {
 
   it('has a validated timeout setting', () => {
     assert.equal(readSettings({}).upstreamModelsTimeoutMs, 5_000);
-    assert.throws(() => readSettings({ UPSTREAM_MODELS_TIMEOUT_MS: 'soon' }), (e: Error) => e instanceof SettingsError && /UPSTREAM_MODELS_TIMEOUT_MS/.test(e.message));
+    assert.throws(
+      () => readSettings({ UPSTREAM_MODELS_TIMEOUT_MS: 'soon' }),
+      (e: Error) => e instanceof SettingsError && /UPSTREAM_MODELS_TIMEOUT_MS/.test(e.message),
+    );
   });
 });
 
@@ -115,12 +149,18 @@ describe('without an upstream', () => {
   it('answers an unknown model with 404 naming the models that exist', async () => {
     const p = await startParley({}, offlineAlias);
     try {
-      const res = await postJson(`${p.url}/v1/chat/completions`, { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+      const res = await postJson(`${p.url}/v1/chat/completions`, {
+        model: 'gpt-4o',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
       assert.equal(res.status, 404);
       const body = await res.json();
       assertSpec('ErrorResponse', body);
       assert.equal(body.error.code, 'model_not_found');
-      assert.equal(body.error.message, 'The model `gpt-4o` does not exist or you do not have access to it. The models this server routes are: `fast`, `default`.');
+      assert.equal(
+        body.error.message,
+        'The model `gpt-4o` does not exist or you do not have access to it. The models this server routes are: `fast`, `default`.',
+      );
     } finally {
       await p.close();
     }

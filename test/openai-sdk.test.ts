@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { startMockUpstream, type MockUpstream } from './helpers/mock-upstream.js';
+import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { startParley, type TestParley } from './helpers/parley.js';
 
 const KEY = 'sk-sdk';
@@ -10,7 +10,10 @@ const messages = [{ role: 'user' as const, content: 'weather in Paris?' }];
 const tools = [
   {
     type: 'function' as const,
-    function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+    function: {
+      name: 'get_weather',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    },
   },
 ];
 
@@ -20,10 +23,13 @@ describe('openai SDK against Parley', () => {
   let client: OpenAI;
   before(async () => {
     up = await startMockUpstream();
-    p = await startParley({ PARLEY_API_KEYS: KEY, OPENAI_API_KEY: 'sk-up', OPENAI_BASE_URL: up.url }, {
-      providers: { offline: { type: 'builtin' } },
-      models: { offline: { provider: 'offline', model: 'parley-offline' } },
-    });
+    p = await startParley(
+      { PARLEY_API_KEYS: KEY, OPENAI_API_KEY: 'sk-up', OPENAI_BASE_URL: up.url },
+      {
+        providers: { offline: { type: 'builtin' } },
+        models: { offline: { provider: 'offline', model: 'parley-offline' } },
+      },
+    );
     client = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: KEY, maxRetries: 0 });
   });
   after(async () => {
@@ -43,7 +49,7 @@ describe('openai SDK against Parley', () => {
     up.scenarios.set('*', { kind: 'text' });
   });
 
-  it('.stream() + finalChatCompletion() on the built-in model\'s forced tool call, with usage', async () => {
+  it(".stream() + finalChatCompletion() on the built-in model's forced tool call, with usage", async () => {
     const stream = client.chat.completions.stream({
       model: 'offline',
       messages,
@@ -65,7 +71,15 @@ describe('openai SDK against Parley', () => {
   it('maps each error status to the SDK error class', async () => {
     const cases: [() => Promise<unknown>, new (...a: never[]) => Error, number][] = [
       [() => client.chat.completions.create({ model: 'offline', messages: [] }), OpenAI.BadRequestError, 400],
-      [() => new OpenAI({ baseURL: `${p.url}/v1`, apiKey: 'nope', maxRetries: 0 }).chat.completions.create({ model: 'offline', messages }), OpenAI.AuthenticationError, 401],
+      [
+        () =>
+          new OpenAI({ baseURL: `${p.url}/v1`, apiKey: 'nope', maxRetries: 0 }).chat.completions.create({
+            model: 'offline',
+            messages,
+          }),
+        OpenAI.AuthenticationError,
+        401,
+      ],
     ];
     for (const status of [404, 429, 500, 503]) {
       cases.push([
@@ -77,7 +91,12 @@ describe('openai SDK against Parley', () => {
             up.scenarios.set('*', { kind: 'text' });
           }
         },
-        { 404: OpenAI.NotFoundError, 429: OpenAI.RateLimitError, 500: OpenAI.InternalServerError, 503: OpenAI.InternalServerError }[status]!,
+        {
+          404: OpenAI.NotFoundError,
+          429: OpenAI.RateLimitError,
+          500: OpenAI.InternalServerError,
+          503: OpenAI.InternalServerError,
+        }[status]!,
         status,
       ]);
     }

@@ -9,12 +9,13 @@ import { readSettings } from '../src/config/env.js';
 import { ChatPipeline } from '../src/pipeline/chat.js';
 import { newContext } from '../src/pipeline/context.js';
 import type { ChatRequest } from '../src/protocol/chat.js';
-import { ApiError, errors, ShuttingDownError, toApiError } from '../src/protocol/errors.js';
+import { type ApiError, errors, ShuttingDownError, toApiError } from '../src/protocol/errors.js';
 import { buildRouter } from '../src/routing/router.js';
 
 const settings = readSettings({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', LOG_LEVEL: 'silent' });
 const quiet = { warn() {}, info() {} };
-const request = (extra: Partial<ChatRequest> = {}) => ({ model: 'default', messages: [{ role: 'user', content: 'hi' }], ...extra }) as ChatRequest;
+const request = (extra: Partial<ChatRequest> = {}) =>
+  ({ model: 'default', messages: [{ role: 'user', content: 'hi' }], ...extra }) as ChatRequest;
 
 function pipeline(): ChatPipeline {
   return new ChatPipeline({ router: buildRouter(settings, {}), settings });
@@ -45,16 +46,29 @@ describe('ChatPipeline.run', () => {
   it('throws catalogue errors before answering: a model the key may not use, a model that does not exist', async () => {
     const ctx = newContext('req_3', 'openai', performance.now());
     ctx.principal = { keyId: 'k', allowedModels: ['other'] };
-    await assert.rejects(pipeline().run(request(), ctx, new AbortController().signal, quiet), (e: ApiError) => e.status === 403 && e.code === 'model_not_allowed');
+    await assert.rejects(
+      pipeline().run(request(), ctx, new AbortController().signal, quiet),
+      (e: ApiError) => e.status === 403 && e.code === 'model_not_allowed',
+    );
     const open = newContext('req_4', 'openai', performance.now());
-    await assert.rejects(pipeline().run(request({ model: 'no-such-model' }), open, new AbortController().signal, quiet), (e: ApiError) => e.status === 404 && e.code === 'model_not_found');
+    await assert.rejects(
+      pipeline().run(request({ model: 'no-such-model' }), open, new AbortController().signal, quiet),
+      (e: ApiError) => e.status === 404 && e.code === 'model_not_found',
+    );
   });
 });
 
 describe('the error catalogue', () => {
   it('turns anything that is not an ApiError into a 500 that reveals nothing', () => {
     const e = toApiError(new TypeError('secret internals at /srv/parley'));
-    assert.deepEqual(e.toBody(), { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } });
+    assert.deepEqual(e.toBody(), {
+      error: {
+        message: 'The server had an error while processing your request.',
+        type: 'server_error',
+        param: null,
+        code: null,
+      },
+    });
     const known = errors.modelNotFound('x');
     assert.equal(toApiError(known), known);
   });

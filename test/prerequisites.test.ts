@@ -17,7 +17,11 @@ const runFixture = (ci: string | undefined) => {
   delete env.NODE_TEST_CONTEXT; // set by the runner for its own children: it would change the child's report
   if (ci !== undefined) env.CI = ci;
   // The child's own TAP report, so the parent runner doesn't fold it into its summary.
-  return spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', FIXTURE], { env, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', FIXTURE], {
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 };
 
 describe('missing test prerequisites', () => {
@@ -41,9 +45,19 @@ describe('missing test prerequisites', () => {
 describe('scripts/ci-create-db.mjs', { skip: needs('PostgreSQL', postgresBackend().unavailable) }, () => {
   it('creates a database, prints its URL, and drops it', async () => {
     const base = new URL(process.env.PARLEY_TEST_DATABASE_URL!);
-    const env = { ...process.env, PGHOST: base.hostname, PGPORT: base.port || '5432', PGUSER: decodeURIComponent(base.username) || 'postgres', PGPASSWORD: decodeURIComponent(base.password) };
+    const env = {
+      ...process.env,
+      PGHOST: base.hostname,
+      PGPORT: base.port || '5432',
+      PGUSER: decodeURIComponent(base.username) || 'postgres',
+      PGPASSWORD: decodeURIComponent(base.password),
+    };
     const name = `parley_ci_script_${process.pid}`;
-    const created = spawnSync(process.execPath, ['scripts/ci-create-db.mjs', 'create', name], { env, encoding: 'utf8', timeout: 30_000 });
+    const created = spawnSync(process.execPath, ['scripts/ci-create-db.mjs', 'create', name], {
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(created.status, 0, created.stderr);
     const url = created.stdout.trim();
     const client = new pg.Client({ connectionString: url });
@@ -53,9 +67,19 @@ describe('scripts/ci-create-db.mjs', { skip: needs('PostgreSQL', postgresBackend
     } finally {
       await client.end();
     }
-    const dropped = spawnSync(process.execPath, ['scripts/ci-create-db.mjs', 'drop', name], { env, encoding: 'utf8', timeout: 30_000 });
+    const dropped = spawnSync(process.execPath, ['scripts/ci-create-db.mjs', 'drop', name], {
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(dropped.status, 0, dropped.stderr);
-    const check = new pg.Client({ host: env.PGHOST, port: Number(env.PGPORT), user: env.PGUSER, password: env.PGPASSWORD || undefined, database: 'postgres' });
+    const check = new pg.Client({
+      host: env.PGHOST,
+      port: Number(env.PGPORT),
+      user: env.PGUSER,
+      password: env.PGPASSWORD || undefined,
+      database: 'postgres',
+    });
     await check.connect();
     try {
       assert.deepEqual((await check.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rows, []);
@@ -65,7 +89,10 @@ describe('scripts/ci-create-db.mjs', { skip: needs('PostgreSQL', postgresBackend
   });
 
   it('refuses a name that is not a plain identifier', () => {
-    const out = spawnSync(process.execPath, ['scripts/ci-create-db.mjs', 'create', 'x"; DROP DATABASE postgres; --'], { encoding: 'utf8', timeout: 30_000 });
+    const out = spawnSync(process.execPath, ['scripts/ci-create-db.mjs', 'create', 'x"; DROP DATABASE postgres; --'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(out.status, 2);
     assert.match(out.stderr, /usage/);
   });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { FileConfig } from '../src/config/file.js';
-import { startMockUpstream, type MockUpstream } from './helpers/mock-upstream.js';
+import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { postJson, sseEvents, startParley, type TestParley } from './helpers/parley.js';
 
 const messages = [{ role: 'user', content: 'hi' }];
@@ -21,7 +21,13 @@ describe('PARLEY_CONFIG provider settings', () => {
     up = await startMockUpstream();
     const config: FileConfig = {
       providers: {
-        quick: { type: 'openai-compatible', baseUrl: up.url, apiKey: 'sk-quick', timeouts: { firstByteMs: 300, idleMs: 300 }, headers: { 'x-team': 'voice', 'HTTP-Referer': 'https://parley.example' } },
+        quick: {
+          type: 'openai-compatible',
+          baseUrl: up.url,
+          apiKey: 'sk-quick',
+          timeouts: { firstByteMs: 300, idleMs: 300 },
+          headers: { 'x-team': 'voice', 'HTTP-Referer': 'https://parley.example' },
+        },
         plain: { type: 'openai-compatible', baseUrl: up.url, apiKey: 'sk-plain', requestUsage: false },
         usual: { type: 'openai-compatible', baseUrl: up.url, apiKey: 'sk-usual' },
       },
@@ -61,7 +67,7 @@ describe('PARLEY_CONFIG provider settings', () => {
     assert.equal(last.error?.type, 'timeout_error', `last event: ${events.at(-1)}`);
   });
 
-  it('sends the configured headers upstream, with the provider\'s key', async () => {
+  it("sends the configured headers upstream, with the provider's key", async () => {
     assert.equal((await postJson(chat, { model: 'quick', messages })).status, 200);
     const got = up.received[0]!.headers;
     assert.equal(got['x-team'], 'voice');

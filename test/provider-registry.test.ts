@@ -21,7 +21,10 @@ describe('provider registry', () => {
     assert.deepEqual(types, [...new Set(types)]);
     const providers = FileConfig.properties.providers;
     const union = Object.values(providers.patternProperties as unknown as Record<string, { anyOf: unknown[] }>)[0]!;
-    assert.deepEqual(union.anyOf, providerEntries.map((e) => e.configSchema));
+    assert.deepEqual(
+      union.anyOf,
+      providerEntries.map((e) => e.configSchema),
+    );
   });
 
   it('builds the implicit providers: builtin always, openai only with OPENAI_API_KEY', () => {
@@ -32,14 +35,21 @@ describe('provider registry', () => {
   });
 
   it('gives each configured provider its own id, a builtin one included', () => {
-    const file = parseFileConfig('providers:\n  offline: { type: builtin }\n  local: { type: openai-compatible, baseUrl: "http://127.0.0.1:9/v1" }', 'p.yaml', {});
+    const file = parseFileConfig(
+      'providers:\n  offline: { type: builtin }\n  local: { type: openai-compatible, baseUrl: "http://127.0.0.1:9/v1" }',
+      'p.yaml',
+      {},
+    );
     const providers = createProviders(settings(), file);
     assert.equal(providers.get('offline')!.id, 'offline');
     assert.equal(providers.get('local')!.id, 'local');
   });
 
   it('routes to a provider type registered outside the built-in list', async () => {
-    const configSchema = Type.Object({ type: Type.Literal('echo'), prefix: Type.String() }, { additionalProperties: false });
+    const configSchema = Type.Object(
+      { type: Type.Literal('echo'), prefix: Type.String() },
+      { additionalProperties: false },
+    );
     const echo: ProviderEntry<typeof configSchema> = {
       type: 'echo',
       configSchema,
@@ -49,12 +59,22 @@ describe('provider registry', () => {
         chat: async (req) => ({ kind: 'json', body: JSON.stringify({ text: `${config.prefix}${req.upstreamModel}` }) }),
       }),
     };
-    const file = { providers: { e: { type: 'echo', prefix: '>' } }, models: { talk: { provider: 'e', model: 'm1' } } } as unknown as FileConfig;
+    const file = {
+      providers: { e: { type: 'echo', prefix: '>' } },
+      models: { talk: { provider: 'e', model: 'm1' } },
+    } as unknown as FileConfig;
     const s = settings();
     const router = buildRouter(s, file, createProviders(s, file, [...providerEntries, echo]));
     const target = router.resolve('talk').targets[0]!;
     assert.equal(target.provider.type, 'echo');
-    const answer = await target.provider.chat({ request: { model: 'talk', messages: [] } as never, upstreamModel: target.model, stream: false, allowlistOnly: false, signal: new AbortController().signal, requestId: 'r' });
+    const answer = await target.provider.chat({
+      request: { model: 'talk', messages: [] } as never,
+      upstreamModel: target.model,
+      stream: false,
+      allowlistOnly: false,
+      signal: new AbortController().signal,
+      requestId: 'r',
+    });
     assert.deepEqual(answer.kind === 'json' && JSON.parse(answer.body), { text: '>m1' });
     await router.close();
   });
@@ -62,15 +82,27 @@ describe('provider registry', () => {
 
 describe('routes that name an unconfigured provider stop Parley with the fix', () => {
   it('a target "openai" without OPENAI_API_KEY', () => {
-    const file = parseFileConfig('models:\n  voice: { targets: [{ provider: builtin, model: x }, { provider: openai, model: gpt-4o }] }', 'p.yaml', {});
+    const file = parseFileConfig(
+      'models:\n  voice: { targets: [{ provider: builtin, model: x }, { provider: openai, model: gpt-4o }] }',
+      'p.yaml',
+      {},
+    );
     assert.throws(
       () => buildRouter({ ...settings(), configFile: 'p.yaml' }, file),
-      (e: Error) => e instanceof SettingsError && /^PARLEY_CONFIG p\.yaml: models\.voice\.targets\[1\] names provider "openai", which is not configured \(configured: builtin\): set OPENAI_API_KEY/.test(e.message),
+      (e: Error) =>
+        e instanceof SettingsError &&
+        /^PARLEY_CONFIG p\.yaml: models\.voice\.targets\[1\] names provider "openai", which is not configured \(configured: builtin\): set OPENAI_API_KEY/.test(
+          e.message,
+        ),
     );
   });
 
   it('defaultProvider "openai" without OPENAI_API_KEY', () => {
     const file = parseFileConfig('defaultProvider: openai', 'p.yaml', {});
-    assert.throws(() => buildRouter(settings(), file), (e: Error) => e instanceof SettingsError && /defaultProvider names provider "openai".*OPENAI_API_KEY/.test(e.message));
+    assert.throws(
+      () => buildRouter(settings(), file),
+      (e: Error) =>
+        e instanceof SettingsError && /defaultProvider names provider "openai".*OPENAI_API_KEY/.test(e.message),
+    );
   });
 });

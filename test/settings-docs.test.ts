@@ -30,14 +30,26 @@ function settingsTable(file: string, heading: string): Row[] {
     if (!name) continue;
     const dflt = cells[2] ?? '';
     // "`33554432` (32 MiB)" → 33554432; "—", "— (CORS off)" or "unset" → unset.
-    rows.push({ name, dflt: /^(—|unset)/.test(dflt) ? null : (/^`([^`]*)`/.exec(dflt)?.[1] ?? assert.fail(`${file}: the default for ${name} is neither \`value\`, — nor unset: ${dflt}`)) });
+    rows.push({
+      name,
+      dflt: /^(—|unset)/.test(dflt)
+        ? null
+        : (/^`([^`]*)`/.exec(dflt)?.[1] ??
+          assert.fail(`${file}: the default for ${name} is neither \`value\`, — nor unset: ${dflt}`)),
+    });
   }
   return rows;
 }
 
 /** A valid value other than `v`, to see that the variable is read at all. */
 function another(name: string, v: string | null): string {
-  const special: Record<string, string> = { LOG_LEVEL: 'debug', PARLEY_UPSTREAM_FIELDS: 'allowlist', HOST: '127.0.0.2', PARLEY_CORS_ORIGINS: 'https://app.example.com', DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/other' };
+  const special: Record<string, string> = {
+    LOG_LEVEL: 'debug',
+    PARLEY_UPSTREAM_FIELDS: 'allowlist',
+    HOST: '127.0.0.2',
+    PARLEY_CORS_ORIGINS: 'https://app.example.com',
+    DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/other',
+  };
   if (special[name]) return special[name];
   if (v === null) return 'set-by-the-test';
   return /^\d+$/.test(v) ? String(Number(v) + 1000) : `${v}-other`;
@@ -45,7 +57,10 @@ function another(name: string, v: string | null): string {
 
 const defaults = readSettings({});
 
-for (const [file, heading, atLeast] of [['README.md', '## Configuration', 20], ['docs/data.md', '## Settings', 8]] as const) {
+for (const [file, heading, atLeast] of [
+  ['README.md', '## Configuration', 20],
+  ['docs/data.md', '## Settings', 8],
+] as const) {
   describe(`${file}'s settings table`, () => {
     const rows = settingsTable(file, heading);
 
@@ -56,8 +71,17 @@ for (const [file, heading, atLeast] of [['README.md', '## Configuration', 20], [
 
     for (const { name, dflt } of rows) {
       it(`${name}: the documented default (${dflt ?? 'unset'}) is the applied one, and the variable is read`, () => {
-        if (dflt !== null) assert.deepEqual(readSettings({ [name]: dflt }), defaults, `${name}=${dflt} (${file}'s default) differs from leaving it unset`);
-        assert.notDeepEqual(readSettings({ [name]: another(name, dflt) }), defaults, `setting ${name} changes nothing: Parley does not read it`);
+        if (dflt !== null)
+          assert.deepEqual(
+            readSettings({ [name]: dflt }),
+            defaults,
+            `${name}=${dflt} (${file}'s default) differs from leaving it unset`,
+          );
+        assert.notDeepEqual(
+          readSettings({ [name]: another(name, dflt) }),
+          defaults,
+          `setting ${name} changes nothing: Parley does not read it`,
+        );
       });
     }
   });

@@ -3,10 +3,11 @@
  * the rest is drained (not destroyed: destroying costs an error with a stack per stream);
  * before it, the body is destroyed so the upstream request ends.
  */
-import { describe, it } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
 import { sseData } from '../src/providers/sse-data.js';
 
 async function readUntil(body: PassThrough, stopAt: string): Promise<string[]> {

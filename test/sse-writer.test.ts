@@ -2,10 +2,11 @@
  * SseWriter: events handled in the same tick leave in one write; none waits for a later
  * event; the end carries whatever is still queued.
  */
-import { describe, it } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import { describe, it } from 'node:test';
 import { SseWriter } from '../src/http/chat/sse.js';
 
 function fakeResponse() {
@@ -55,7 +56,9 @@ describe('SseWriter', () => {
     const b = new SseWriter(failed.asResponse);
     b.data('{"a":1}', signal);
     b.endWithError({ error: { message: 'boom', type: 'upstream_error', param: null, code: null } });
-    assert.deepEqual(failed.writes, ['END:data: {"a":1}\n\ndata: {"error":{"message":"boom","type":"upstream_error","param":null,"code":null}}\n\n']);
+    assert.deepEqual(failed.writes, [
+      'END:data: {"a":1}\n\ndata: {"error":{"message":"boom","type":"upstream_error","param":null,"code":null}}\n\n',
+    ]);
   });
 
   it('asks the caller to wait when the client reads slowly', async () => {

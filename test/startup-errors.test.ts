@@ -3,11 +3,11 @@
  * on its output that names the setting to fix, and no stack trace.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -24,7 +24,17 @@ after(() => {
 /** Runs `npm start`'s entry point until it exits; its whole output (stdout and stderr). */
 async function failedStart(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: '0', PARLEY_DATA_DIR: dataDir, DATABASE_URL: '', OPENAI_API_KEY: '', PARLEY_API_KEYS: '', PARLEY_CONFIG: '', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      PARLEY_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      OPENAI_API_KEY: '',
+      PARLEY_API_KEYS: '',
+      PARLEY_CONFIG: '',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -68,7 +78,11 @@ const pgUnavailable = await (async () => {
 
 describe('startup failures name the variable, in one line, without a stack trace', { timeout: 60_000 }, () => {
   it('OPENAI_BASE_URL without scheme (was "TypeError: Invalid URL")', async () => {
-    assertOneLine(await failedStart({ OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'api.openai.com/v1' }), 'OPENAI_BASE_URL', /has no scheme: write "http:\/\/api\.openai\.com\/v1"/);
+    assertOneLine(
+      await failedStart({ OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'api.openai.com/v1' }),
+      'OPENAI_BASE_URL',
+      /has no scheme: write "http:\/\/api\.openai\.com\/v1"/,
+    );
   });
 
   it('DATABASE_URL with a mysql:// scheme (was "unexpected copyData message")', async () => {
@@ -91,7 +105,11 @@ describe('startup failures name the variable, in one line, without a stack trace
     const url = new URL(pgBase);
     const name = `parley_missing_${randomBytes(4).toString('hex')}`;
     url.pathname = `/${name}`;
-    assertOneLine(await failedStart({ DATABASE_URL: url.toString() }), 'DATABASE_URL', new RegExp(`database "${name}" does not exist.*createdb`));
+    assertOneLine(
+      await failedStart({ DATABASE_URL: url.toString() }),
+      'DATABASE_URL',
+      new RegExp(`database "${name}" does not exist.*createdb`),
+    );
   });
 
   it('a busy PORT', async () => {
@@ -99,23 +117,45 @@ describe('startup failures name the variable, in one line, without a stack trace
     await once(server, 'listening');
     const port = (server.address() as AddressInfo).port;
     try {
-      assertOneLine(await failedStart({ PORT: String(port), HOST: '127.0.0.1' }), 'PORT', new RegExp(`PORT ${port} is already in use on 127\\.0\\.0\\.1.*set PORT to a free port`));
+      assertOneLine(
+        await failedStart({ PORT: String(port), HOST: '127.0.0.1' }),
+        'PORT',
+        new RegExp(`PORT ${port} is already in use on 127\\.0\\.0\\.1.*set PORT to a free port`),
+      );
     } finally {
       server.close();
     }
   });
 
   it('a defaultProvider that names no provider', async () => {
-    assertOneLine(await failedStart({ PARLEY_CONFIG: config('default-provider.yaml', 'defaultProvider: nowhere\n') }), 'PARLEY_CONFIG', /defaultProvider "nowhere" is not defined under providers/);
+    assertOneLine(
+      await failedStart({ PARLEY_CONFIG: config('default-provider.yaml', 'defaultProvider: nowhere\n') }),
+      'PARLEY_CONFIG',
+      /defaultProvider "nowhere" is not defined under providers/,
+    );
   });
 
   it('a target naming "openai" without OPENAI_API_KEY', async () => {
-    const path = config('openai-target.yaml', 'models:\n  voice: { targets: [{ provider: openai, model: gpt-4o-mini }] }\n');
-    assertOneLine(await failedStart({ PARLEY_CONFIG: path }), 'PARLEY_CONFIG', /models\.voice\.targets\[0\] names provider "openai", which is not configured.*set OPENAI_API_KEY/);
+    const path = config(
+      'openai-target.yaml',
+      'models:\n  voice: { targets: [{ provider: openai, model: gpt-4o-mini }] }\n',
+    );
+    assertOneLine(
+      await failedStart({ PARLEY_CONFIG: path }),
+      'PARLEY_CONFIG',
+      /models\.voice\.targets\[0\] names provider "openai", which is not configured.*set OPENAI_API_KEY/,
+    );
   });
 
   it('a provider entry with a mistake (the field, not "Expected union value")', async () => {
-    const path = config('provider.yaml', 'providers:\n  local: { type: openai-compatible, base_url: http://127.0.0.1:11434/v1 }\n');
-    assertOneLine(await failedStart({ PARLEY_CONFIG: path }), 'PARLEY_CONFIG', /\/providers\/local: unknown field "base_url" — did you mean baseUrl\?/);
+    const path = config(
+      'provider.yaml',
+      'providers:\n  local: { type: openai-compatible, base_url: http://127.0.0.1:11434/v1 }\n',
+    );
+    assertOneLine(
+      await failedStart({ PARLEY_CONFIG: path }),
+      'PARLEY_CONFIG',
+      /\/providers\/local: unknown field "base_url" — did you mean baseUrl\?/,
+    );
   });
 });

@@ -9,11 +9,11 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
 import { boundedWrite } from '../src/store/bounded-write.js';
-import { openDatabase, type Database } from '../src/store/database.js';
+import { type Database, openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrate.js';
 import { insertStatement, type PendingRecord } from '../src/store/usage-sink.js';
-import { eventually, pgliteBackend, pgOutage, postgresBackend } from './helpers/store.js';
 import { needs } from './helpers/prerequisites.js';
+import { eventually, pgliteBackend, pgOutage, postgresBackend } from './helpers/store.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -21,9 +21,24 @@ function pending(): PendingRecord {
   return {
     id: randomUUID(),
     r: {
-      requestId: `bounded-${randomUUID()}`, keyId: null, route: 'openai', requestedModel: 'default', provider: 'builtin', upstreamModel: null, stream: false,
-      status: 200, errorType: null, promptTokens: null, completionTokens: null, totalTokens: null, ttftMs: null, durationMs: 1, clientAborted: false,
-      fallback: false, vapi: null, createdAt: new Date(),
+      requestId: `bounded-${randomUUID()}`,
+      keyId: null,
+      route: 'openai',
+      requestedModel: 'default',
+      provider: 'builtin',
+      upstreamModel: null,
+      stream: false,
+      status: 200,
+      errorType: null,
+      promptTokens: null,
+      completionTokens: null,
+      totalTokens: null,
+      ttftMs: null,
+      durationMs: 1,
+      clientAborted: false,
+      fallback: false,
+      vapi: null,
+      createdAt: new Date(),
     },
   };
 }
@@ -31,14 +46,21 @@ function pending(): PendingRecord {
 /** Rejects if `p` hasn't settled after `ms`: bounds a hang, it doesn't time the work. */
 function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 const postgres = postgresBackend();
 describe('bounded writes on PostgreSQL', { skip: needs('PostgreSQL', postgres.unavailable) }, () => {
   after(() => postgres.cleanup());
 
-  it('are cancelled by the server when they wait on a lock, leaving nothing waiting there', { timeout: 60_000 }, async () => {
+  it('are cancelled by the server when they wait on a lock, leaving nothing waiting there', {
+    timeout: 60_000,
+  }, async () => {
     const env = await postgres.fresh();
     const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: '', log: silent });
     const locker = new pg.Client({ connectionString: env.DATABASE_URL });
@@ -50,7 +72,9 @@ describe('bounded writes on PostgreSQL', { skip: needs('PostgreSQL', postgres.un
       // A client-side bound far beyond the server's: only statement_timeout can end it this soon.
       const write = boundedWrite(db.pool, insertStatement([pending()]), { timeoutMs: 300 });
       await assert.rejects(bounded(write, 30_000), /statement timeout/);
-      const { rows } = await locker.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO "RequestLog"%' AND state = 'active'`);
+      const { rows } = await locker.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'INSERT INTO "RequestLog"%' AND state = 'active'`,
+      );
       assert.equal(rows[0].n, 0, 'no INSERT left waiting for the lock');
     } finally {
       await locker.end();
@@ -72,7 +96,13 @@ describe('bounded writes on PostgreSQL', { skip: needs('PostgreSQL', postgres.un
       write.catch(() => {});
       const waiting = async () => {
         await locker.query('SELECT pg_stat_clear_snapshot()'); // a transaction otherwise keeps its first view of pg_stat_activity
-        return (await locker.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO "RequestLog"%'`)).rows[0].n === 1;
+        return (
+          (
+            await locker.query(
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO "RequestLog"%'`,
+            )
+          ).rows[0].n === 1
+        );
       };
       await eventually(waiting, 'the write waiting for the lock');
       await relay.down(); // every connection through the relay is cut
@@ -93,7 +123,9 @@ describe('bounded writes on the embedded database', () => {
     await backend.cleanup();
   });
 
-  it('are given up by the client, connecting included, while another connection holds the table', { timeout: 60_000 }, async () => {
+  it('are given up by the client, connecting included, while another connection holds the table', {
+    timeout: 60_000,
+  }, async () => {
     const env = await backend.fresh();
     db = await openDatabase({ dataDir: env.PARLEY_DATA_DIR!, log: silent });
     await migrate(db.pool, silent);
@@ -103,9 +135,16 @@ describe('bounded writes on the embedded database', () => {
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE "RequestLog" IN ACCESS EXCLUSIVE MODE');
-      await assert.rejects(bounded(boundedWrite(db.pool, insertStatement([pending()]), { timeoutMs: 300, serverTimeout: false }), 30_000), /database write timed out|Query read timeout/);
+      await assert.rejects(
+        bounded(boundedWrite(db.pool, insertStatement([pending()]), { timeoutMs: 300, serverTimeout: false }), 30_000),
+        /database write timed out|Query read timeout/,
+      );
       const ac = new AbortController();
-      const abandoned = boundedWrite(db.pool, insertStatement([pending()]), { timeoutMs: 60_000, serverTimeout: false, signal: ac.signal });
+      const abandoned = boundedWrite(db.pool, insertStatement([pending()]), {
+        timeoutMs: 60_000,
+        serverTimeout: false,
+        signal: ac.signal,
+      });
       ac.abort();
       await assert.rejects(bounded(abandoned, 30_000), /abort/i);
     } finally {

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { socketDirFor } from '../src/store/pglite.js';
 import { openDatabase } from '../src/store/database.js';
+import { socketDirFor } from '../src/store/pglite.js';
 import { needs } from './helpers/prerequisites.js';
 import { backends, gql, startStoreParley } from './helpers/store.js';
 
@@ -34,10 +34,15 @@ describe('temp dir after the store helpers', () => {
   });
 
   for (const backend of backends()) {
-    it(`a Parley on a fresh ${backend.name} database, closed and cleaned up, leaves nothing`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, async () => {
+    it(`a Parley on a fresh ${backend.name} database, closed and cleaned up, leaves nothing`, {
+      skip: needs(`the ${backend.name} backend`, backend.unavailable),
+    }, async () => {
       const p = await startStoreParley(await backend.fresh());
       try {
-        assert.deepEqual((await gql(p.url, 'mutation { createTodo(title: "left behind?") { id } }')).body.errors, undefined);
+        assert.deepEqual(
+          (await gql(p.url, 'mutation { createTodo(title: "left behind?") { id } }')).body.errors,
+          undefined,
+        );
       } finally {
         await p.close();
         await backend.cleanup();

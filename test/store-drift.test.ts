@@ -6,16 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { getDMMF } from '@prisma/get-dmmf';
 import type pg from 'pg';
 import pino from 'pino';
-import { openDatabase, type Database } from '../src/store/database.js';
+import { type Database, openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrate.js';
 import { REQUEST_LOG_COLUMNS } from '../src/store/usage-sink.js';
-import { backends } from './helpers/store.js';
 import { needs } from './helpers/prerequisites.js';
+import { backends } from './helpers/store.js';
 
 const schemaText = readFileSync(fileURLToPath(new URL('../prisma/schema.prisma', import.meta.url)), 'utf8');
 const dmmfResult = getDMMF({ datamodel: schemaText });
@@ -109,7 +109,13 @@ function expectedSchema() {
 }
 
 async function actualSchema(pool: pg.Pool) {
-  const cols = await pool.query<{ table: string; column: string; type: string; nullable: boolean; default: string | null }>(`
+  const cols = await pool.query<{
+    table: string;
+    column: string;
+    type: string;
+    nullable: boolean;
+    default: string | null;
+  }>(`
     SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
            NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default
       FROM pg_attribute a
@@ -131,18 +137,26 @@ async function actualSchema(pool: pg.Pool) {
       JOIN pg_class i ON i.oid = ix.indexrelid
       JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = current_schema()
      WHERE t.relname <> '_prisma_migrations'`);
-  const indexes = new Map<string, Index>(ixs.rows.map((r) => [`${r.table}.${r.name}`, { unique: r.unique, columns: r.columns }]));
+  const indexes = new Map<string, Index>(
+    ixs.rows.map((r) => [`${r.table}.${r.name}`, { unique: r.unique, columns: r.columns }]),
+  );
   return { tables, indexes };
 }
 
 const sorted = <V>(m: Map<string, V>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
 
 for (const backend of backends()) {
-  describe(`migrations match schema.prisma on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
+  describe(`migrations match schema.prisma on ${backend.name}`, {
+    skip: needs(`the ${backend.name} backend`, backend.unavailable),
+  }, () => {
     let db: Database;
     before(async () => {
       const env = await backend.fresh();
-      db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.PARLEY_DATA_DIR ?? '', log: pino({ level: 'silent' }) });
+      db = await openDatabase({
+        databaseUrl: env.DATABASE_URL,
+        dataDir: env.PARLEY_DATA_DIR ?? '',
+        log: pino({ level: 'silent' }),
+      });
       await migrate(db.pool, pino({ level: 'silent' }));
     });
     after(async () => {
@@ -154,7 +168,8 @@ for (const backend of backends()) {
       const want = expectedSchema();
       const got = await actualSchema(db.pool);
       assert.deepEqual([...got.tables.keys()].sort(), [...want.tables.keys()].sort());
-      for (const [table, cols] of want.tables) assert.deepEqual(sorted(got.tables.get(table)!), sorted(cols), `table ${table}`);
+      for (const [table, cols] of want.tables)
+        assert.deepEqual(sorted(got.tables.get(table)!), sorted(cols), `table ${table}`);
     });
 
     it('has exactly the indexes the schema declares', async () => {
@@ -166,7 +181,8 @@ for (const backend of backends()) {
     it('has every column the usage writer inserts, with the types it casts to', async () => {
       const got = await actualSchema(db.pool);
       const cols = got.tables.get('RequestLog')!;
-      for (const [c, type] of Object.entries(REQUEST_LOG_COLUMNS)) assert.equal(cols.get(c)?.type, type, `RequestLog.${c}`);
+      for (const [c, type] of Object.entries(REQUEST_LOG_COLUMNS))
+        assert.equal(cols.get(c)?.type, type, `RequestLog.${c}`);
     });
   });
 }

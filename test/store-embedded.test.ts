@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import { openDatabase } from '../src/store/database.js';
 import { initDataDir, socketDirFor } from '../src/store/pglite.js';
+
 /** docs/data.md: "The serving worker's thread runs at nice 5 (Linux)". */
 const DOCUMENTED_WORKER_NICE = 5;
 
@@ -29,7 +30,6 @@ after(() => {
 });
 
 describe('embedded database (PGlite)', () => {
-
   it('creates a new data dir in a worker that then exits', async () => {
     const dataDir = tempDir();
     const socketPath = join(socketDirFor(dataDir), '.s.PGSQL.5432');
@@ -55,13 +55,18 @@ describe('embedded database (PGlite)', () => {
   });
 });
 
-describe('embedded database worker priority', { skip: process.platform === 'linux' ? false : 'thread priorities are set through /proc (Linux only)' }, () => {
+describe('embedded database worker priority', {
+  skip: process.platform === 'linux' ? false : 'thread priorities are set through /proc (Linux only)',
+}, () => {
   it('runs the serving worker thread at a lower priority than the request thread', async () => {
-    const niceOf = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const niceOf = (tid: string) =>
+      Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
     const before = readdirSync('/proc/self/task').filter((t) => niceOf(t) === DOCUMENTED_WORKER_NICE);
     const db = await openDatabase({ dataDir: tempDir(), log: silent });
     try {
-      const after = readdirSync('/proc/self/task').filter((t) => niceOf(t) === DOCUMENTED_WORKER_NICE && !before.includes(t));
+      const after = readdirSync('/proc/self/task').filter(
+        (t) => niceOf(t) === DOCUMENTED_WORKER_NICE && !before.includes(t),
+      );
       assert.equal(after.length, 1, 'one new thread at the lower priority: the serving worker');
       assert.equal(niceOf(String(process.pid)), 0, 'the request thread keeps its priority');
     } finally {

@@ -14,7 +14,7 @@ import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import { SettingsError } from '../src/config/env.js';
 import { LOCK_FILE_NAME } from '../src/store/data-dir-lock.js';
-import { openDatabase, type Database } from '../src/store/database.js';
+import { type Database, openDatabase } from '../src/store/database.js';
 
 const silent = pino({ level: 'silent' });
 const dirs: string[] = [];
@@ -48,7 +48,9 @@ describe('embedded data dir lock', () => {
         },
         (err: Error) => {
           // The loser must not have got as far as creating the database files.
-          settled.push(`failed ${i}${existsSync(join(dataDir, 'pglite', 'PG_VERSION')) ? ' after the files were created' : ''}`);
+          settled.push(
+            `failed ${i}${existsSync(join(dataDir, 'pglite', 'PG_VERSION')) ? ' after the files were created' : ''}`,
+          );
           throw err;
         },
       ),
@@ -77,7 +79,13 @@ describe('embedded data dir lock', () => {
     const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
       writeFileSync(join(dataDir, LOCK_FILE_NAME), `${other.pid}\n\n`);
-      await assert.rejects(open(dataDir), (err: Error) => err instanceof SettingsError && new RegExp(`another Parley \\(pid ${other.pid}\\)`).test(err.message) && /PARLEY_DATA_DIR/.test(err.message));
+      await assert.rejects(
+        open(dataDir),
+        (err: Error) =>
+          err instanceof SettingsError &&
+          new RegExp(`another Parley \\(pid ${other.pid}\\)`).test(err.message) &&
+          /PARLEY_DATA_DIR/.test(err.message),
+      );
       assert.ok(!existsSync(join(dataDir, 'pglite')), 'nothing was opened or created');
     } finally {
       other.kill();
@@ -91,14 +99,20 @@ describe('embedded data dir lock', () => {
       writeFileSync(join(dataDir, LOCK_FILE_NAME), `${pid}\n\n`);
       const db = await open(dataDir);
       try {
-        assert.match(readFileSync(join(dataDir, LOCK_FILE_NAME), 'utf8'), new RegExp(`^${process.pid}\\n`), 'the lock is ours now');
+        assert.match(
+          readFileSync(join(dataDir, LOCK_FILE_NAME), 'utf8'),
+          new RegExp(`^${process.pid}\\n`),
+          'the lock is ours now',
+        );
       } finally {
         await db.close();
       }
     }
   });
 
-  it('takes over a lock whose pid now belongs to an unrelated process (a pid reused after a restart)', { skip: process.platform === 'linux' ? false : 'process start times are read from /proc (Linux only)' }, async () => {
+  it('takes over a lock whose pid now belongs to an unrelated process (a pid reused after a restart)', {
+    skip: process.platform === 'linux' ? false : 'process start times are read from /proc (Linux only)',
+  }, async () => {
     const dataDir = tempDir();
     // The parent process is alive, but it started at another time than the lock's owner did.
     writeFileSync(join(dataDir, LOCK_FILE_NAME), `${process.ppid}\n1\n`);

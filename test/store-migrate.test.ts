@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
-import { openDatabase, type Database } from '../src/store/database.js';
-import { MIGRATIONS_DIR, migrate, MigrationError, readMigrations } from '../src/store/migrate.js';
+import { type Database, openDatabase } from '../src/store/database.js';
 import { openStore } from '../src/store/index.js';
+import { MIGRATIONS_DIR, MigrationError, migrate, readMigrations } from '../src/store/migrate.js';
 import { socketDirFor } from '../src/store/pglite.js';
-import { backends, captureLogger, testSettings } from './helpers/store.js';
 import { needs } from './helpers/prerequisites.js';
+import { backends, captureLogger, testSettings } from './helpers/store.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -25,23 +25,32 @@ async function open(env: Record<string, string>): Promise<Database> {
 /** A second pool onto the same database (another replica's connections). */
 function secondPool(db: Database, env: Record<string, string>): pg.Pool {
   const o = db.pool.options;
-  return env.DATABASE_URL ? new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 }) : new pg.Pool({ host: o.host, port: o.port, user: o.user, database: o.database, max: 2 });
+  return env.DATABASE_URL
+    ? new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 })
+    : new pg.Pool({ host: o.host, port: o.port, user: o.user, database: o.database, max: 2 });
 }
 
 async function tables(pool: pg.Pool): Promise<string[]> {
-  const { rows } = await pool.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`);
+  const { rows } = await pool.query<{ t: string }>(
+    `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`,
+  );
   return rows.map((r) => r.t);
 }
 
 for (const backend of backends()) {
-  describe(`migration runner on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
+  describe(`migration runner on ${backend.name}`, {
+    skip: needs(`the ${backend.name} backend`, backend.unavailable),
+  }, () => {
     after(() => backend.cleanup());
 
     it('applies each migration once and records it as Prisma does', async () => {
       const db = await open(await backend.fresh());
       try {
         const first = await migrate(db.pool, silent);
-        assert.deepEqual(first, readMigrations().map((m) => m.name));
+        assert.deepEqual(
+          first,
+          readMigrations().map((m) => m.name),
+        );
         assert.match(first[0]!, /^\d{14}_init$/);
         assert.deepEqual(await migrate(db.pool, silent), [], 'nothing left to apply');
         assert.deepEqual(await tables(db.pool), ['ApiKey', 'RequestLog', 'Todo', '_prisma_migrations']);
@@ -59,7 +68,9 @@ for (const backend of backends()) {
         assert.equal(row.applied_steps_count, 1);
         assert.match(row.id, /^[0-9a-f-]{36}$/);
         // Prisma's column set and types, so `prisma migrate deploy` can read the table.
-        const cols = await db.pool.query(`SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position`);
+        const cols = await db.pool.query(
+          `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position`,
+        );
         assert.deepEqual(
           cols.rows.map((c) => `${c.column_name} ${c.data_type} ${c.is_nullable}`),
           [
@@ -85,8 +96,15 @@ for (const backend of backends()) {
       try {
         const [a, b] = await Promise.all([migrate(db.pool, silent), migrate(other, silent)]);
         // One of them applied everything, the other waited for the lock and found nothing to do.
-        assert.deepEqual([...a, ...b].sort(), readMigrations().map((m) => m.name).sort());
-        const { rows } = await db.pool.query('SELECT migration_name, count(*)::int AS n FROM "_prisma_migrations" GROUP BY 1');
+        assert.deepEqual(
+          [...a, ...b].sort(),
+          readMigrations()
+            .map((m) => m.name)
+            .sort(),
+        );
+        const { rows } = await db.pool.query(
+          'SELECT migration_name, count(*)::int AS n FROM "_prisma_migrations" GROUP BY 1',
+        );
         assert.ok(rows.every((r) => r.n === 1));
         assert.equal(rows.length, readMigrations().length);
       } finally {
@@ -116,10 +134,19 @@ for (const backend of backends()) {
       const db = await open(await backend.fresh());
       try {
         await migrate(db.pool, silent);
-        const bad = { name: '29990101000000_broken', sql: 'CREATE TABLE "Half" (id int);\nSELECT no_such_function();', checksum: 'x'.repeat(64) };
-        await assert.rejects(migrate(db.pool, silent, [...readMigrations(), bad]), (err: Error) => err instanceof MigrationError && /29990101000000_broken/.test(err.message));
+        const bad = {
+          name: '29990101000000_broken',
+          sql: 'CREATE TABLE "Half" (id int);\nSELECT no_such_function();',
+          checksum: 'x'.repeat(64),
+        };
+        await assert.rejects(
+          migrate(db.pool, silent, [...readMigrations(), bad]),
+          (err: Error) => err instanceof MigrationError && /29990101000000_broken/.test(err.message),
+        );
         assert.ok(!(await tables(db.pool)).includes('Half'), 'the half-done migration left nothing');
-        const recorded = await db.pool.query(`SELECT 1 FROM "_prisma_migrations" WHERE migration_name = $1`, [bad.name]);
+        const recorded = await db.pool.query(`SELECT 1 FROM "_prisma_migrations" WHERE migration_name = $1`, [
+          bad.name,
+        ]);
         assert.equal(recorded.rowCount, 0);
 
         const fixed = { ...bad, sql: 'CREATE TABLE "Half" (id int);' };
@@ -139,7 +166,9 @@ for (const backend of backends()) {
         await migrate(db.pool, log, edited);
         assert.ok(lines.some((l) => /edited since it ran/.test(l.msg)));
 
-        await db.pool.query(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ('cli-failed', 'x', '29990101000000_cli', now())`);
+        await db.pool.query(
+          `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ('cli-failed', 'x', '29990101000000_cli', now())`,
+        );
         await assert.rejects(migrate(db.pool, silent), /29990101000000_cli.*recorded as failed/);
       } finally {
         await db.close();

@@ -16,23 +16,43 @@ import { BatchedUsageSink, type BatchWriter, type PendingRecord } from '../src/s
 import { SPILL_DIR_NAME, spillTo } from '../src/store/usage-spill.js';
 import type { RequestRecord } from '../src/usage/record.js';
 import { postJson } from './helpers/parley.js';
-import { backends, captureLogger, eventually, startStoreParley, testSettings } from './helpers/store.js';
 import { needs } from './helpers/prerequisites.js';
+import { backends, captureLogger, eventually, startStoreParley, testSettings } from './helpers/store.js';
 
 const KEY = 'sk-shutdown-test-key';
 
 function usageRecord(requestId: string): RequestRecord {
   return {
-    requestId, keyId: null, route: 'openai', requestedModel: 'default', provider: 'builtin', upstreamModel: null, stream: false, status: 200,
-    errorType: null, promptTokens: 1, completionTokens: 1, totalTokens: 2, ttftMs: null, durationMs: 1, clientAborted: false, fallback: false,
-    vapi: null, createdAt: new Date('2026-11-22T08:00:00.123Z'),
+    requestId,
+    keyId: null,
+    route: 'openai',
+    requestedModel: 'default',
+    provider: 'builtin',
+    upstreamModel: null,
+    stream: false,
+    status: 200,
+    errorType: null,
+    promptTokens: 1,
+    completionTokens: 1,
+    totalTokens: 2,
+    ttftMs: null,
+    durationMs: 1,
+    clientAborted: false,
+    fallback: false,
+    vapi: null,
+    createdAt: new Date('2026-11-22T08:00:00.123Z'),
   };
 }
 
 /** Rejects if `p` hasn't settled after `ms`: bounds a hang, it doesn't time the work. */
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} still running after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} still running after ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 describe('usage sink flush deadline', () => {
@@ -51,7 +71,15 @@ describe('usage sink flush deadline', () => {
       });
     const spilled: PendingRecord[][] = [];
     const { log, lines } = captureLogger();
-    const sink = new BatchedUsageSink(hanging, log, { maxBuffer: 100, flushIntervalMs: 10, flushTimeoutMs: 200, spill: (records) => (spilled.push(records), 'the-file') });
+    const sink = new BatchedUsageSink(hanging, log, {
+      maxBuffer: 100,
+      flushIntervalMs: 10,
+      flushTimeoutMs: 200,
+      spill: (records) => {
+        spilled.push(records);
+        return 'the-file';
+      },
+    });
     try {
       for (let i = 0; i < 3; i++) sink.record(usageRecord(`hang-${i}`));
       await eventually(() => signal !== undefined, 'a write in progress when the shutdown flush begins');
@@ -60,50 +88,97 @@ describe('usage sink flush deadline', () => {
     } finally {
       sink.close();
     }
-    assert.deepEqual(spilled.map((b) => b.map((p) => p.r.requestId)), [['hang-0', 'hang-1', 'hang-2', 'hang-3']], 'the running write\'s records and the rest, once');
+    assert.deepEqual(
+      spilled.map((b) => b.map((p) => p.r.requestId)),
+      [['hang-0', 'hang-1', 'hang-2', 'hang-3']],
+      "the running write's records and the rest, once",
+    );
     assert.equal(signal?.aborted, true, 'the running write was given up (its connection ended)');
     assert.equal(sink.pending, 0);
-    assert.ok(lines.some((l) => l.spilled === 4 && l.file === 'the-file'), 'the count and the file are logged');
+    assert.ok(
+      lines.some((l) => l.spilled === 4 && l.file === 'the-file'),
+      'the count and the file are logged',
+    );
   });
 
   it('writes its spill file so that it survives a restart: JSON lines with the ids, created atomically', () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-spill-'));
     dirs.push(dir);
-    const records = [{ id: randomUUID(), r: usageRecord('spill-a') }, { id: randomUUID(), r: { ...usageRecord('spill-"b"\n'), vapi: { callId: 'c1' } } }];
+    const records = [
+      { id: randomUUID(), r: usageRecord('spill-a') },
+      { id: randomUUID(), r: { ...usageRecord('spill-"b"\n'), vapi: { callId: 'c1' } } },
+    ];
     const file = spillTo(dir)(records);
     assert.equal(join(dir, SPILL_DIR_NAME), join(file, '..'));
     assert.deepEqual(readdirSync(join(dir, SPILL_DIR_NAME)), [file.split('/').pop()], 'no temporary file left');
-    const back = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(back.map((p) => p.id), records.map((p) => p.id));
+    const back = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      back.map((p) => p.id),
+      records.map((p) => p.id),
+    );
     assert.equal(back[1].r.requestId, 'spill-"b"\n');
   });
 });
 
 for (const backend of backends()) {
-  describe(`shutdown while the database hangs, on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
+  describe(`shutdown while the database hangs, on ${backend.name}`, {
+    skip: needs(`the ${backend.name} backend`, backend.unavailable),
+  }, () => {
     after(() => backend.cleanup());
 
-    it('finishes while RequestLog is locked, saves the unwritten records, and the next start writes each once', { timeout: 180_000 }, async () => {
-      const env: Record<string, string> = { ...(await backend.fresh()), PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-shutdown-')) };
-      const p = await startStoreParley({ ...env, PARLEY_API_KEYS: KEY, PARLEY_USAGE_FLUSH_MS: '50', PARLEY_DB_WRITE_TIMEOUT_MS: '1000', PARLEY_SHUTDOWN_FLUSH_MS: '1500' });
+    it('finishes while RequestLog is locked, saves the unwritten records, and the next start writes each once', {
+      timeout: 180_000,
+    }, async () => {
+      const env: Record<string, string> = {
+        ...(await backend.fresh()),
+        PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-shutdown-')),
+      };
+      const p = await startStoreParley({
+        ...env,
+        PARLEY_API_KEYS: KEY,
+        PARLEY_USAGE_FLUSH_MS: '50',
+        PARLEY_DB_WRITE_TIMEOUT_MS: '1000',
+        PARLEY_SHUTDOWN_FLUSH_MS: '1500',
+      });
       const e = p.store.db.embedded;
-      const locker = new pg.Client(e ? { host: e.socketDir, port: e.port, user: 'postgres', database: 'postgres' } : { connectionString: env.DATABASE_URL });
+      const locker = new pg.Client(
+        e
+          ? { host: e.socketDir, port: e.port, user: 'postgres', database: 'postgres' }
+          : { connectionString: env.DATABASE_URL },
+      );
       locker.on('error', () => {}); // its server goes away during the test (embedded)
       await locker.connect();
       const ids = Array.from({ length: 20 }, (_, i) => `locked-${i}`);
       try {
         // One row written before the lock: it must still be there, once, at the end.
-        await (await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: [{ role: 'user', content: 'x' }] }, { authorization: `Bearer ${KEY}`, 'x-request-id': 'before-lock' })).text();
+        await (
+          await postJson(
+            `${p.url}/v1/chat/completions`,
+            { model: 'default', messages: [{ role: 'user', content: 'x' }] },
+            { authorization: `Bearer ${KEY}`, 'x-request-id': 'before-lock' },
+          )
+        ).text();
         await eventually(() => p.store.usage.pending === 0, 'the first row written');
         await locker.query('BEGIN');
         await locker.query('LOCK TABLE "RequestLog" IN ACCESS EXCLUSIVE MODE');
         for (const rid of ids) {
-          const res = await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: [{ role: 'user', content: 'x' }] }, { authorization: `Bearer ${KEY}`, 'x-request-id': rid });
+          const res = await postJson(
+            `${p.url}/v1/chat/completions`,
+            { model: 'default', messages: [{ role: 'user', content: 'x' }] },
+            { authorization: `Bearer ${KEY}`, 'x-request-id': rid },
+          );
           assert.equal(res.status, 200);
           await res.text();
         }
         // Writes are attempted, time out and are retried: the records wait in the buffer.
-        await eventually(() => p.logs.some((l) => /writing usage records failed/.test(l.msg)), 'a write given up after PARLEY_DB_WRITE_TIMEOUT_MS', 30_000);
+        await eventually(
+          () => p.logs.some((l) => /writing usage records failed/.test(l.msg)),
+          'a write given up after PARLEY_DB_WRITE_TIMEOUT_MS',
+          30_000,
+        );
         assert.equal(p.store.usage.pending, ids.length);
 
         await bounded(p.close(), 60_000, 'shutdown with RequestLog locked');
@@ -120,10 +195,19 @@ for (const backend of backends()) {
       const { log, lines } = captureLogger();
       const store = await openStore(testSettings(env), log);
       try {
-        const { rows } = await store.db.pool.query(`SELECT "requestId", count(*)::int AS n FROM "RequestLog" GROUP BY 1 ORDER BY 1`);
+        const { rows } = await store.db.pool.query(
+          `SELECT "requestId", count(*)::int AS n FROM "RequestLog" GROUP BY 1 ORDER BY 1`,
+        );
         assert.deepEqual(rows.map((r) => r.requestId).sort(), ['before-lock', ...ids].sort());
-        assert.ok(rows.every((r) => r.n === 1), 'each once');
-        assert.deepEqual(readdirSync(join(env.PARLEY_DATA_DIR!, SPILL_DIR_NAME)), [], 'the file is removed once written');
+        assert.ok(
+          rows.every((r) => r.n === 1),
+          'each once',
+        );
+        assert.deepEqual(
+          readdirSync(join(env.PARLEY_DATA_DIR!, SPILL_DIR_NAME)),
+          [],
+          'the file is removed once written',
+        );
         assert.ok(lines.some((l) => l.records === ids.length && /earlier shutdown/.test(l.msg)));
       } finally {
         await store.close();
@@ -131,7 +215,9 @@ for (const backend of backends()) {
       }
     });
 
-    it('replays a spill file whose rows are partly in already (a write that committed after its deadline), each once', { timeout: 120_000 }, async () => {
+    it('replays a spill file whose rows are partly in already (a write that committed after its deadline), each once', {
+      timeout: 120_000,
+    }, async () => {
       const env = { ...(await backend.fresh()), PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-shutdown-')) };
       const records = Array.from({ length: 5 }, (_, i) => ({ id: randomUUID(), r: usageRecord(`partly-${i}`) }));
       const first = await openStore(testSettings(env), captureLogger().log);
@@ -148,8 +234,13 @@ for (const backend of backends()) {
       spillTo(env.PARLEY_DATA_DIR)(records);
       const store = await openStore(testSettings(env), captureLogger().log);
       try {
-        const { rows } = await store.db.pool.query(`SELECT "requestId", count(*)::int AS n FROM "RequestLog" GROUP BY 1`);
-        assert.deepEqual(rows.map((r) => r.requestId).sort(), records.map((p) => p.r.requestId));
+        const { rows } = await store.db.pool.query(
+          `SELECT "requestId", count(*)::int AS n FROM "RequestLog" GROUP BY 1`,
+        );
+        assert.deepEqual(
+          rows.map((r) => r.requestId).sort(),
+          records.map((p) => p.r.requestId),
+        );
         assert.ok(rows.every((r) => r.n === 1));
       } finally {
         await store.close();
@@ -157,7 +248,9 @@ for (const backend of backends()) {
       }
     });
 
-    it('keeps an unreadable spill file aside instead of deleting it or failing the start', { timeout: 120_000 }, async () => {
+    it('keeps an unreadable spill file aside instead of deleting it or failing the start', {
+      timeout: 120_000,
+    }, async () => {
       const env = { ...(await backend.fresh()), PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-shutdown-')) };
       const dir = join(env.PARLEY_DATA_DIR, SPILL_DIR_NAME);
       mkdirSync(dir);

@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { newContext, tokenCount, toRecord } from '../src/pipeline/context.js';
-import { openDatabase, type Database } from '../src/store/database.js';
+import { type Database, openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrate.js';
 import { COPY_FILE_PREFIX, copyFileWriter } from '../src/store/usage-copy.js';
 import { BatchedUsageSink, type BatchWriter, type PendingRecord } from '../src/store/usage-sink.js';
@@ -53,13 +53,21 @@ describe('COPY usage writer (embedded database)', () => {
   let write: ReturnType<typeof copyFileWriter>;
   const batchFiles = () => readdirSync(db.embedded!.dataDir).filter((f) => f.startsWith(COPY_FILE_PREFIX));
   const count = async (batch: PendingRecord[]) =>
-    (await db.pool.query(`SELECT count(*)::int AS n FROM "RequestLog" WHERE id = ANY($1::uuid[])`, [batch.map((p) => p.id)])).rows[0].n as number;
+    (
+      await db.pool.query(`SELECT count(*)::int AS n FROM "RequestLog" WHERE id = ANY($1::uuid[])`, [
+        batch.map((p) => p.id),
+      ])
+    ).rows[0].n as number;
   before(async () => {
     const env = await backend.fresh();
     db = await openDatabase({ dataDir: env.PARLEY_DATA_DIR!, log: silent });
     await migrate(db.pool, silent);
     const { rows } = await db.pool.query<{ data_directory: string }>('SHOW data_directory');
-    write = copyFileWriter(db.pool, { hostDir: db.embedded!.dataDir, serverDir: rows[0]!.data_directory, timeoutMs: 10_000 });
+    write = copyFileWriter(db.pool, {
+      hostDir: db.embedded!.dataDir,
+      serverDir: rows[0]!.data_directory,
+      timeoutMs: 10_000,
+    });
   });
   after(async () => {
     await db?.close();
@@ -68,12 +76,31 @@ describe('COPY usage writer (embedded database)', () => {
 
   it('writes every value as it was', async () => {
     const odd = [
-      record({ requestedModel: 'say "hi", then\nleave', errorType: '', ttftMs: 12.345, stream: true, vapi: { callId: 'call,1', assistantId: '"a"', customerNumber: '+1 (415) 555-0100' } }),
-      record({ requestedModel: 'modèle — 模型 🚀', keyId: null, provider: null, upstreamModel: null, promptTokens: null, completionTokens: null, totalTokens: null, clientAborted: true, fallback: true, status: 499 }),
+      record({
+        requestedModel: 'say "hi", then\nleave',
+        errorType: '',
+        ttftMs: 12.345,
+        stream: true,
+        vapi: { callId: 'call,1', assistantId: '"a"', customerNumber: '+1 (415) 555-0100' },
+      }),
+      record({
+        requestedModel: 'modèle — 模型 🚀',
+        keyId: null,
+        provider: null,
+        upstreamModel: null,
+        promptTokens: null,
+        completionTokens: null,
+        totalTokens: null,
+        clientAborted: true,
+        fallback: true,
+        status: 499,
+      }),
       record({ requestedModel: 'back\\slash\r\nCRLF', errorType: 'NULL' }),
     ];
     await write(odd);
-    const { rows } = await db.pool.query(`SELECT * FROM "RequestLog" WHERE id = ANY($1::uuid[])`, [odd.map((p) => p.id)]);
+    const { rows } = await db.pool.query(`SELECT * FROM "RequestLog" WHERE id = ANY($1::uuid[])`, [
+      odd.map((p) => p.id),
+    ]);
     assert.equal(rows.length, odd.length);
     for (const p of odd) {
       const row = rows.find((r) => r.id === p.id)!;
@@ -125,9 +152,15 @@ describe('COPY usage writer (embedded database)', () => {
       sink.close();
     }
     assert.ok(calls >= 2, 'the batch was retried');
-    const { rows } = await db.pool.query(`SELECT "requestId", count(*)::int AS n FROM "RequestLog" WHERE "requestId" = ANY($1) GROUP BY 1`, [[...first, ...later].map((r) => r.requestId)]);
+    const { rows } = await db.pool.query(
+      `SELECT "requestId", count(*)::int AS n FROM "RequestLog" WHERE "requestId" = ANY($1) GROUP BY 1`,
+      [[...first, ...later].map((r) => r.requestId)],
+    );
     assert.equal(rows.length, 5, 'every record is in');
-    assert.ok(rows.every((r) => r.n === 1), 'none twice');
+    assert.ok(
+      rows.every((r) => r.n === 1),
+      'none twice',
+    );
   });
 
   it('still fails on errors that mean the batch was not written', async () => {
@@ -139,7 +172,8 @@ describe('token counts from an upstream usage object', () => {
   it('keeps whole numbers from 0 to 2^31 − 1 and drops anything else', () => {
     assert.equal(tokenCount(0), 0);
     assert.equal(tokenCount(2 ** 31 - 1), 2 ** 31 - 1);
-    for (const bad of [-1, 1.5, 2 ** 31, 1e20, Number.NaN, '12', null, undefined, {}]) assert.equal(tokenCount(bad), null, String(bad));
+    for (const bad of [-1, 1.5, 2 ** 31, 1e20, Number.NaN, '12', null, undefined, {}])
+      assert.equal(tokenCount(bad), null, String(bad));
     const ctx = newContext('req_tokens', 'openai', performance.now());
     ctx.usage = { prompt_tokens: '10', completion_tokens: 1e20, total_tokens: 7 } as never;
     const r = toRecord(ctx, performance.now());

@@ -6,19 +6,31 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { backends, codes, eventually, gql, pgOutage, startStoreParley, type Backend, type Outage, type StoreParley } from './helpers/store.js';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
 import { postJson, sseEvents } from './helpers/parley.js';
 import { needs } from './helpers/prerequisites.js';
+import {
+  type Backend,
+  backends,
+  codes,
+  eventually,
+  gql,
+  type Outage,
+  pgOutage,
+  type StoreParley,
+  startStoreParley,
+} from './helpers/store.js';
 
 const KEY = 'sk-usage-test-key';
 const auth = { authorization: `Bearer ${KEY}` };
 const user = (text: string) => [{ role: 'user', content: text }];
 
 async function rowsFor(pool: pg.Pool, requestIds: string[]) {
-  const { rows } = await pool.query(`SELECT * FROM "RequestLog" WHERE "requestId" = ANY($1) ORDER BY "requestId"`, [requestIds]);
+  const { rows } = await pool.query(`SELECT * FROM "RequestLog" WHERE "requestId" = ANY($1) ORDER BY "requestId"`, [
+    requestIds,
+  ]);
   return rows;
 }
 
@@ -38,7 +50,9 @@ async function freshEnv(backend: Backend, relays: Outage[]): Promise<{ env: Reco
 }
 
 for (const backend of backends()) {
-  describe(`usage records on ${backend.name}`, { skip: needs(`the ${backend.name} backend`, backend.unavailable) }, () => {
+  describe(`usage records on ${backend.name}`, {
+    skip: needs(`the ${backend.name} backend`, backend.unavailable),
+  }, () => {
     const relays: Outage[] = [];
     after(async () => {
       for (const r of relays) await r.close();
@@ -56,7 +70,10 @@ for (const backend of backends()) {
       it('writes exactly one row for each authenticated request: each route, stream or not, success or failure, and client disconnects; none for a request without a key', async () => {
         const chat = `${p.url}/v1/chat/completions`;
         const root = `${p.url}/chat/completions`;
-        const vapiBody = { call: { id: 'call_usage_1', assistantId: 'asst_usage', customer: { number: '+14155550199' } }, customer: { number: '+14155550199' } };
+        const vapiBody = {
+          call: { id: 'call_usage_1', assistantId: 'asst_usage', customer: { number: '+14155550199' } },
+          customer: { number: '+14155550199' },
+        };
         const id = (n: string) => ({ ...auth, 'x-request-id': `usage-${n}` });
 
         // Every body is read to the end: an unread stream would end as a client disconnect.
@@ -64,23 +81,60 @@ for (const backend of backends()) {
           await res.text();
           return res.status;
         };
-        assert.equal(await done(await postJson(chat, { model: 'default', messages: user('Secret prompt text 1') }, id('openai-json'))), 200);
-        assert.equal(await done(await postJson(chat, { model: 'default', messages: user('x'), stream: true, stream_options: { include_usage: true } }, id('openai-sse'))), 200);
+        assert.equal(
+          await done(
+            await postJson(chat, { model: 'default', messages: user('Secret prompt text 1') }, id('openai-json')),
+          ),
+          200,
+        );
+        assert.equal(
+          await done(
+            await postJson(
+              chat,
+              { model: 'default', messages: user('x'), stream: true, stream_options: { include_usage: true } },
+              id('openai-sse'),
+            ),
+          ),
+          200,
+        );
         const sse = await postJson(chat, { model: 'default', messages: user('x'), stream: true }, id('openai-sse-2'));
         assert.equal((await sseEvents(sse)).at(-1), '[DONE]');
-        assert.equal(await done(await postJson(root, { model: 'default', messages: user('x'), ...vapiBody }, id('vapi-json'))), 200);
-        const vapiSse = await postJson(root, { model: 'default', messages: user('x'), stream: true, ...vapiBody }, id('vapi-sse'));
+        assert.equal(
+          await done(await postJson(root, { model: 'default', messages: user('x'), ...vapiBody }, id('vapi-json'))),
+          200,
+        );
+        const vapiSse = await postJson(
+          root,
+          { model: 'default', messages: user('x'), stream: true, ...vapiBody },
+          id('vapi-sse'),
+        );
         await vapiSse.text();
-        assert.equal(await done(await postJson(chat, { model: 'no-such-model', messages: user('x') }, id('unknown-model'))), 404);
-        assert.equal(await done(await postJson(chat, { model: 'default', messages: 'not a list' }, id('invalid'))), 400);
-        assert.equal(await done(await postJson(root, { model: 'default', messages: user('x') }, { 'x-request-id': 'usage-no-key' })), 401);
+        assert.equal(
+          await done(await postJson(chat, { model: 'no-such-model', messages: user('x') }, id('unknown-model'))),
+          404,
+        );
+        assert.equal(
+          await done(await postJson(chat, { model: 'default', messages: 'not a list' }, id('invalid'))),
+          400,
+        );
+        assert.equal(
+          await done(
+            await postJson(root, { model: 'default', messages: user('x') }, { 'x-request-id': 'usage-no-key' }),
+          ),
+          401,
+        );
 
         // A client that leaves mid-stream.
         const ac = new AbortController();
         const long = await fetch(chat, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...id('aborted') },
-          body: JSON.stringify({ model: 'default', messages: user('Tell me a long story '.repeat(20)), stream: true, max_tokens: 2000 }),
+          body: JSON.stringify({
+            model: 'default',
+            messages: user('Tell me a long story '.repeat(20)),
+            stream: true,
+            max_tokens: 2000,
+          }),
           signal: ac.signal,
         });
         const reader = long.body!.getReader();
@@ -88,8 +142,20 @@ for (const backend of backends()) {
         ac.abort();
         await reader.read().catch(() => {});
 
-        const ids = ['openai-json', 'openai-sse', 'openai-sse-2', 'vapi-json', 'vapi-sse', 'unknown-model', 'invalid', 'aborted'].map((n) => `usage-${n}`);
-        await eventually(async () => (await rowsFor(p.store.db.pool, ids)).length === ids.length && p.store.usage.pending === 0, 'all rows written');
+        const ids = [
+          'openai-json',
+          'openai-sse',
+          'openai-sse-2',
+          'vapi-json',
+          'vapi-sse',
+          'unknown-model',
+          'invalid',
+          'aborted',
+        ].map((n) => `usage-${n}`);
+        await eventually(
+          async () => (await rowsFor(p.store.db.pool, ids)).length === ids.length && p.store.usage.pending === 0,
+          'all rows written',
+        );
         const rows = await rowsFor(p.store.db.pool, ids);
         assert.deepEqual(rows.map((r) => r.requestId).sort(), [...ids].sort(), 'exactly one row each');
         const by = Object.fromEntries(rows.map((r) => [r.requestId.slice('usage-'.length), r]));
@@ -101,7 +167,10 @@ for (const backend of backends()) {
         assert.equal(by['openai-json'].requestedModel, 'default');
         assert.equal(by['openai-json'].provider, 'builtin');
         assert.ok(by['openai-json'].totalTokens > 0, `totalTokens ${by['openai-json'].totalTokens}`);
-        assert.equal(by['openai-json'].totalTokens, by['openai-json'].promptTokens + by['openai-json'].completionTokens);
+        assert.equal(
+          by['openai-json'].totalTokens,
+          by['openai-json'].promptTokens + by['openai-json'].completionTokens,
+        );
         assert.ok(by['openai-json'].durationMs > 0);
         assert.equal(by['openai-json'].vapiCallId, null);
 
@@ -120,7 +189,11 @@ for (const backend of backends()) {
         assert.equal(by['unknown-model'].errorType, 'invalid_request_error');
         assert.equal(by.invalid.status, 400);
         // Refused for its key: counted, never recorded (anyone could fill the table or the buffer).
-        assert.equal((await rowsFor(p.store.db.pool, ['usage-no-key'])).length, 0, 'no row for a request without a key');
+        assert.equal(
+          (await rowsFor(p.store.db.pool, ['usage-no-key'])).length,
+          0,
+          'no row for a request without a key',
+        );
         assert.equal(by.aborted.clientAborted, true);
         assert.equal(by.aborted.stream, true);
 
@@ -138,7 +211,10 @@ for (const backend of backends()) {
         assert.equal((await postJson(chat, { model: huge, messages: user('x') }, id('huge'))).status, 404);
         assert.equal((await postJson(chat, { model: 'default', messages: user('x') }, id('plain'))).status, 200);
         const ids = ['odd-huge', 'odd-nul', 'odd-plain'];
-        await eventually(async () => (await rowsFor(p.store.db.pool, ids)).length === 3 && p.store.usage.pending === 0, 'all three rows written');
+        await eventually(
+          async () => (await rowsFor(p.store.db.pool, ids)).length === 3 && p.store.usage.pending === 0,
+          'all three rows written',
+        );
         const [hugeRow, nulRow, plainRow] = await rowsFor(p.store.db.pool, ids);
         assert.equal(nulRow.requestedModel, 'gpt\uFFFDx');
         // docs/data.md: "text is cut to 512 characters".
@@ -164,7 +240,11 @@ for (const backend of backends()) {
         for (let i = 0; i < 30; i++) {
           const rid = `outage-${i}`;
           ids.push(rid);
-          const res = await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: user('x'), stream: i % 2 === 0 }, { ...auth, 'x-request-id': rid });
+          const res = await postJson(
+            `${p.url}/v1/chat/completions`,
+            { model: 'default', messages: user('x'), stream: i % 2 === 0 },
+            { ...auth, 'x-request-id': rid },
+          );
           assert.equal(res.status, 200);
           await res.text();
         }
@@ -182,7 +262,10 @@ for (const backend of backends()) {
         const rows = await rowsFor(p.store.db.pool, ids);
         assert.equal(rows.length, 30, 'no record lost, none duplicated');
         assert.ok(p.logs.some((l) => /being written again/.test(l.msg)));
-        await eventually(async () => codes(await gql(p.url, '{ todos { id } }', undefined, KEY)).length === 0, 'GraphQL works again');
+        await eventually(
+          async () => codes(await gql(p.url, '{ todos { id } }', undefined, KEY)).length === 0,
+          'GraphQL works again',
+        );
       });
 
       if (backend.name === 'pglite') {
@@ -190,7 +273,11 @@ for (const backend of backends()) {
           await p.store.db.embedded!.kill();
           const ids = ['crash-0', 'crash-1', 'crash-2'];
           for (const rid of ids) {
-            const res = await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: user('x') }, { ...auth, 'x-request-id': rid });
+            const res = await postJson(
+              `${p.url}/v1/chat/completions`,
+              { model: 'default', messages: user('x') },
+              { ...auth, 'x-request-id': rid },
+            );
             await res.text();
             assert.equal(res.status, 200);
           }
@@ -205,17 +292,34 @@ for (const backend of backends()) {
         await p.close();
         const fresh = await freshEnv(backend, relays);
         relay = fresh.relay;
-        p = await startStoreParley({ ...fresh.env, PARLEY_API_KEYS: KEY, PARLEY_USAGE_BUFFER_MAX: '5', PARLEY_USAGE_FLUSH_MS: '50' });
+        p = await startStoreParley({
+          ...fresh.env,
+          PARLEY_API_KEYS: KEY,
+          PARLEY_USAGE_BUFFER_MAX: '5',
+          PARLEY_USAGE_FLUSH_MS: '50',
+        });
         const db = outageOf(p, relay);
         await db.down();
-        for (let i = 0; i < 8; i++) await (await postJson(`${p.url}/v1/chat/completions`, { model: 'default', messages: user('x') }, { ...auth, 'x-request-id': `bound-${i}` })).text();
+        for (let i = 0; i < 8; i++)
+          await (
+            await postJson(
+              `${p.url}/v1/chat/completions`,
+              { model: 'default', messages: user('x') },
+              { ...auth, 'x-request-id': `bound-${i}` },
+            )
+          ).text();
         assert.equal(p.store.usage.pending, 5);
         assert.equal(p.store.usage.dropped, 3);
         assert.ok(p.logs.some((l) => l.level === 40 && /usage buffer full/.test(l.msg)));
         await db.up();
         await eventually(() => p.store.usage.pending === 0, 'the buffer drains');
-        const { rows } = await p.store.db.pool.query(`SELECT "requestId" FROM "RequestLog" WHERE "requestId" LIKE 'bound-%' ORDER BY 1`);
-        assert.deepEqual(rows.map((r) => r.requestId), ['bound-0', 'bound-1', 'bound-2', 'bound-3', 'bound-4']);
+        const { rows } = await p.store.db.pool.query(
+          `SELECT "requestId" FROM "RequestLog" WHERE "requestId" LIKE 'bound-%' ORDER BY 1`,
+        );
+        assert.deepEqual(
+          rows.map((r) => r.requestId),
+          ['bound-0', 'bound-1', 'bound-2', 'bound-3', 'bound-4'],
+        );
       });
     });
 
@@ -224,7 +328,15 @@ for (const backend of backends()) {
       const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
       // A flush interval of 10 minutes: only the shutdown flush can have written the rows.
       const child = spawn(process.execPath, ['--import', 'tsx', main], {
-        env: { ...process.env, ...env, PORT: '0', LOG_LEVEL: 'info', PARLEY_API_KEYS: KEY, PARLEY_USAGE_FLUSH_MS: '600000', PARLEY_BUILTIN_TOKEN_DELAY_MS: '0' },
+        env: {
+          ...process.env,
+          ...env,
+          PORT: '0',
+          LOG_LEVEL: 'info',
+          PARLEY_API_KEYS: KEY,
+          PARLEY_USAGE_FLUSH_MS: '600000',
+          PARLEY_BUILTIN_TOKEN_DELAY_MS: '0',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -232,9 +344,20 @@ for (const backend of backends()) {
       child.stderr.on('data', (d) => (out += d));
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
       try {
-        await eventually(() => /Parley is listening on (http:\/\/\S+?) /.test(out), `Parley started (output: ${out})`, 60_000);
+        await eventually(
+          () => /Parley is listening on (http:\/\/\S+?) /.test(out),
+          `Parley started (output: ${out})`,
+          60_000,
+        );
         const url = /Parley is listening on (http:\/\/\S+?) /.exec(out)![1]!;
-        for (let i = 0; i < 5; i++) await (await postJson(`${url}/v1/chat/completions`, { model: 'default', messages: user('x') }, { ...auth, 'x-request-id': `sigterm-${i}` })).text();
+        for (let i = 0; i < 5; i++)
+          await (
+            await postJson(
+              `${url}/v1/chat/completions`,
+              { model: 'default', messages: user('x') },
+              { ...auth, 'x-request-id': `sigterm-${i}` },
+            )
+          ).text();
         child.kill('SIGTERM');
         // Bounds a hang (the finally then kills it); it does not time the shutdown.
         const bound = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000).unref());
@@ -252,8 +375,13 @@ for (const backend of backends()) {
       const { testSettings, captureLogger } = await import('./helpers/store.js');
       const store = await openStore(testSettings(env), captureLogger().log);
       try {
-        const { rows } = await store.db.pool.query(`SELECT "requestId" FROM "RequestLog" WHERE "requestId" LIKE 'sigterm-%' ORDER BY 1`);
-        assert.deepEqual(rows.map((r) => r.requestId), ['sigterm-0', 'sigterm-1', 'sigterm-2', 'sigterm-3', 'sigterm-4']);
+        const { rows } = await store.db.pool.query(
+          `SELECT "requestId" FROM "RequestLog" WHERE "requestId" LIKE 'sigterm-%' ORDER BY 1`,
+        );
+        assert.deepEqual(
+          rows.map((r) => r.requestId),
+          ['sigterm-0', 'sigterm-1', 'sigterm-2', 'sigterm-3', 'sigterm-4'],
+        );
       } finally {
         await store.close();
       }

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { readSettings } from '../src/config/env.js';
 import { createParley, type Parley } from '../src/server.js';
-import { startMockUpstream, type MockUpstream } from './helpers/mock-upstream.js';
+import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { postJson, sseEvents } from './helpers/parley.js';
 
 const KEY = 'sk-parley-test';
@@ -43,12 +43,29 @@ describe('failed upstream attempts are logged', () => {
         done();
       },
     });
-    const settings = { ...readSettings({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', LOG_LEVEL: 'info', PARLEY_API_KEYS: KEY }), port: 0 };
+    const settings = {
+      ...readSettings({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', LOG_LEVEL: 'info', PARLEY_API_KEYS: KEY }),
+      port: 0,
+    };
     const fileConfig = {
-      providers: { down: { type: 'openai-compatible', baseUrl: `http://127.0.0.1:${await closedPort()}/v1` }, mock: { type: 'openai-compatible', baseUrl: up.url } },
+      providers: {
+        down: { type: 'openai-compatible', baseUrl: `http://127.0.0.1:${await closedPort()}/v1` },
+        mock: { type: 'openai-compatible', baseUrl: up.url },
+      },
       models: {
-        failover: { targets: [{ provider: 'down', model: 'first' }, { provider: 'mock', model: 'limited' }, { provider: 'mock', model: 'good' }] },
-        refused: { targets: [{ provider: 'mock', model: 'refuses' }, { provider: 'mock', model: 'good' }] },
+        failover: {
+          targets: [
+            { provider: 'down', model: 'first' },
+            { provider: 'mock', model: 'limited' },
+            { provider: 'mock', model: 'good' },
+          ],
+        },
+        refused: {
+          targets: [
+            { provider: 'mock', model: 'refuses' },
+            { provider: 'mock', model: 'good' },
+          ],
+        },
         breaks: { targets: [{ provider: 'mock', model: 'breaks' }] },
       },
     } as never;
@@ -68,10 +85,16 @@ describe('failed upstream attempts are logged', () => {
     const [refused, limited, ...rest] = attempts();
     assert.equal(rest.length, 0);
     assert.equal(refused!.level, 40);
-    assert.deepEqual([refused!.provider, refused!.target, refused!.status, refused!.code, refused!.next], ['down', 'first', 502, 'upstream_unreachable', 'mock/limited']);
+    assert.deepEqual(
+      [refused!.provider, refused!.target, refused!.status, refused!.code, refused!.next],
+      ['down', 'first', 502, 'upstream_unreachable', 'mock/limited'],
+    );
     assert.match(String(refused!.cause), /ECONNREFUSED/);
     assert.equal(limited!.level, 40);
-    assert.deepEqual([limited!.provider, limited!.target, limited!.status, limited!.next], ['mock', 'limited', 429, 'mock/good']);
+    assert.deepEqual(
+      [limited!.provider, limited!.target, limited!.status, limited!.next],
+      ['mock', 'limited', 429, 'mock/good'],
+    );
     assert.match(String(limited!.cause), /mock upstream error 429/);
     assert.equal(refused!.reqId, res.headers.get('x-request-id'));
   });

@@ -5,8 +5,8 @@
  * Driven through a stand-in for the database write, so every attempt is seen.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { BatchedUsageSink, type PendingRecord } from '../src/store/usage-sink.js';
 import type { RequestRecord } from '../src/usage/record.js';
@@ -15,15 +15,33 @@ import { eventually } from './helpers/store.js';
 const silent = pino({ level: 'silent' });
 
 const usageRecord = (requestId: string): RequestRecord => ({
-  requestId, keyId: null, route: 'openai', requestedModel: 'default', provider: 'builtin', upstreamModel: null, stream: false, status: 200,
-  errorType: null, promptTokens: 1, completionTokens: 1, totalTokens: 2, ttftMs: null, durationMs: 1, clientAborted: false, fallback: false,
-  vapi: null, createdAt: new Date('2026-11-22T08:00:00.123Z'),
+  requestId,
+  keyId: null,
+  route: 'openai',
+  requestedModel: 'default',
+  provider: 'builtin',
+  upstreamModel: null,
+  stream: false,
+  status: 200,
+  errorType: null,
+  promptTokens: 1,
+  completionTokens: 1,
+  totalTokens: 2,
+  ttftMs: null,
+  durationMs: 1,
+  clientAborted: false,
+  fallback: false,
+  vapi: null,
+  createdAt: new Date('2026-11-22T08:00:00.123Z'),
 });
 
 describe('usage writer batches', () => {
   it('writes at once when 1,000 records are waiting, not before (the flush timer is an hour away)', async () => {
     const batches: number[] = [];
-    const sink = new BatchedUsageSink(async (batch) => void batches.push(batch.length), silent, { maxBuffer: 10_000, flushIntervalMs: 3_600_000 });
+    const sink = new BatchedUsageSink(async (batch) => void batches.push(batch.length), silent, {
+      maxBuffer: 10_000,
+      flushIntervalMs: 3_600_000,
+    });
     try {
       for (let i = 0; i < 999; i++) sink.record(usageRecord(`b-${i}`));
       await sleep(50); // a few turns of the event loop: nothing may be written at 999
@@ -58,9 +76,17 @@ describe('usage writer retries', () => {
       assert.equal(attempts.length, 8, 'seven failures, then the write that succeeded');
       const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
       const due = [40, 80, 160, 160, 160, 160, 160]; // doubling from MIN, capped at MAX
-      gaps.forEach((gap, i) => assert.ok(gap >= due[i]! - 2, `retry ${i + 1} came after ${gap.toFixed(0)} ms, before its backoff of ${due[i]} ms`));
+      for (const [i, gap] of gaps.entries()) {
+        assert.ok(
+          gap >= due[i]! - 2,
+          `retry ${i + 1} came after ${gap.toFixed(0)} ms, before its backoff of ${due[i]} ms`,
+        );
+      }
       // Capped: uncapped, the last wait would be 40 × 2⁶ = 2,560 ms.
-      assert.ok(gaps.at(-1)! < 1_500, `the last retry waited ${gaps.at(-1)!.toFixed(0)} ms: the backoff is not capped at ${MAX} ms`);
+      assert.ok(
+        gaps.at(-1)! < 1_500,
+        `the last retry waited ${gaps.at(-1)!.toFixed(0)} ms: the backoff is not capped at ${MAX} ms`,
+      );
     } finally {
       sink.close();
     }
@@ -99,7 +125,16 @@ describe('usage writer retries', () => {
         written.push(...batch.map((p) => p.r.requestId));
       },
       silent,
-      { maxBuffer: 100, flushIntervalMs: 3_600_000, retryMinMs: 20, retryMaxMs: 40, spill: (records) => (spilled.push(records), 'the-file') },
+      {
+        maxBuffer: 100,
+        flushIntervalMs: 3_600_000,
+        retryMinMs: 20,
+        retryMaxMs: 40,
+        spill: (records) => {
+          spilled.push(records);
+          return 'the-file';
+        },
+      },
     );
     try {
       for (const id of ['s-1', 's-2']) sink.record(usageRecord(id));

@@ -11,7 +11,11 @@ import { CHAT_PATH, chatBody } from '../lib/targets.mjs';
 
 export function rawRequest(target) {
   const body = chatBody(true);
-  const headers = { ...target.headers, host: `127.0.0.1:${target.port}`, 'content-length': String(Buffer.byteLength(body)) };
+  const headers = {
+    ...target.headers,
+    host: `127.0.0.1:${target.port}`,
+    'content-length': String(Buffer.byteLength(body)),
+  };
   const head = Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');

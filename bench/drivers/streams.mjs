@@ -59,7 +59,7 @@ export async function streamTiming(target, { concurrency, streams, maxMs }) {
       } else {
         MARK.lastIndex = 0;
       }
-      for (let m; (m = MARK.exec(events)); ) relay.push(Number(now - BigInt(m[1])) / 1e6);
+      for (const m of events.matchAll(MARK)) relay.push(Number(now - BigInt(m[1])) / 1e6);
       if (events.includes('data: [DONE]')) done = true;
     }
     if (!done) incomplete++;

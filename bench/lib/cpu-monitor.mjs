@@ -48,7 +48,10 @@ export function startCpuMonitor(pids) {
     stop() {
       clearInterval(timer);
       const mean = shares.length ? shares.reduce((a, b) => a + b, 0) / shares.length : 0;
-      return { otherCoresMean: Math.round(mean * 100) / 100, otherCoresPeak: Math.round(Math.max(0, ...shares) * 100) / 100 };
+      return {
+        otherCoresMean: Math.round(mean * 100) / 100,
+        otherCoresPeak: Math.round(Math.max(0, ...shares) * 100) / 100,
+      };
     },
   };
 }

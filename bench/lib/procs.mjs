@@ -3,7 +3,7 @@
  * with its open-file limit raised as far as the hard limit allows, and stopped by pid
  * (SIGTERM, then SIGKILL after a bounded wait).
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -137,5 +137,9 @@ export function threadCpuDelta(pid, before, after) {
     .map(([tid, s]) => ({ tid: Number(tid), seconds: Math.round((s - (before[tid] ?? 0)) * 100) / 100 }))
     .filter((t) => t.seconds > 0)
     .sort((a, b) => b.seconds - a.seconds);
-  return { mainSeconds: Math.round(main * 100) / 100, otherSeconds: Math.round(others.reduce((a, t) => a + t.seconds, 0) * 100) / 100, busiestOthers: others.slice(0, 3) };
+  return {
+    mainSeconds: Math.round(main * 100) / 100,
+    otherSeconds: Math.round(others.reduce((a, t) => a + t.seconds, 0) * 100) / 100,
+    busiestOthers: others.slice(0, 3),
+  };
 }

@@ -7,11 +7,11 @@
  *   portkey – @portkey-ai/gateway's Node server, routed to the mock by headers
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { freePort, spawnPinned, stop, waitForPort, SERVER_CORE } from './procs.mjs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, SERVER_CORE, spawnPinned, stop, waitForPort } from './procs.mjs';
 
 const require = createRequire(import.meta.url);
 /** Pids of the servers now running (for the CPU monitor). */
@@ -57,7 +57,14 @@ export async function startTarget(name, opts) {
   const mockOrigin = `http://127.0.0.1:${opts.mockPort}`;
   const base = { 'content-type': 'application/json' };
   if (name === 'direct') {
-    return { name, label: opts.label ?? name, port: opts.mockPort, pid: null, headers: { ...base, authorization: `Bearer ${UPSTREAM_KEY}` }, stop: async () => {} };
+    return {
+      name,
+      label: opts.label ?? name,
+      port: opts.mockPort,
+      pid: null,
+      headers: { ...base, authorization: `Bearer ${UPSTREAM_KEY}` },
+      stop: async () => {},
+    };
   }
   const port = await freePort();
   // Every server measures its own event-loop delay (bench/lib/loop-lag.mjs), read per phase.
@@ -67,10 +74,20 @@ export async function startTarget(name, opts) {
   let headers;
   let cleanup = () => {};
   if (name === 'bare') {
-    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(ROOT, 'bench/bare-proxy.mjs'), String(port), mockOrigin], { env: { BENCH_LOOP_LAG_FILE: lagFile } });
+    proc = spawnPinned(
+      SERVER_CORE,
+      process.execPath,
+      [...nodeArgs, join(ROOT, 'bench/bare-proxy.mjs'), String(port), mockOrigin],
+      { env: { BENCH_LOOP_LAG_FILE: lagFile } },
+    );
     headers = { ...base, authorization: `Bearer ${UPSTREAM_KEY}` };
   } else if (name === 'fastify') {
-    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(ROOT, 'bench/fastify-proxy.mjs'), String(port), mockOrigin], { env: { BENCH_LOOP_LAG_FILE: lagFile, NODE_ENV: 'production' } });
+    proc = spawnPinned(
+      SERVER_CORE,
+      process.execPath,
+      [...nodeArgs, join(ROOT, 'bench/fastify-proxy.mjs'), String(port), mockOrigin],
+      { env: { BENCH_LOOP_LAG_FILE: lagFile, NODE_ENV: 'production' } },
+    );
     headers = { ...base, authorization: `Bearer ${UPSTREAM_KEY}` };
   } else if (name === 'parley') {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
@@ -93,8 +110,16 @@ export async function startTarget(name, opts) {
     proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, join(root, 'dist/main.js')], { env, cwd: root });
     headers = { ...base, authorization: `Bearer ${PARLEY_KEY}` };
   } else if (name === 'portkey') {
-    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, portkeyEntry(), `--port=${port}`, '--headless'], { env: { NODE_ENV: 'production', BENCH_LOOP_LAG_FILE: lagFile }, cwd: ROOT });
-    headers = { ...base, authorization: `Bearer ${UPSTREAM_KEY}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${mockOrigin}/v1` };
+    proc = spawnPinned(SERVER_CORE, process.execPath, [...nodeArgs, portkeyEntry(), `--port=${port}`, '--headless'], {
+      env: { NODE_ENV: 'production', BENCH_LOOP_LAG_FILE: lagFile },
+      cwd: ROOT,
+    });
+    headers = {
+      ...base,
+      authorization: `Bearer ${UPSTREAM_KEY}`,
+      'x-portkey-provider': 'openai',
+      'x-portkey-custom-host': `${mockOrigin}/v1`,
+    };
   } else {
     throw new Error(`unknown target ${name}`);
   }

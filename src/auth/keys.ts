@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { errors, type ApiError } from '../protocol/errors.js';
+import { type ApiError, errors } from '../protocol/errors.js';
 import { VAPI_NO_CREDENTIAL } from '../vapi/credential.js';
 import { AuthFailures } from './failures.js';
 import { notLocalReason, type RequestOrigin } from './locality.js';
@@ -79,7 +79,8 @@ export class Authenticator {
     const header = req.headers.authorization;
     if (this.open) {
       // Vapi's placeholder is refused even here: its message says what to set up in Vapi.
-      if (header !== undefined && bearer(header) === VAPI_NO_CREDENTIAL) this.refuse(req, errors.vapiNoCredential(VAPI_NO_CREDENTIAL));
+      if (header !== undefined && bearer(header) === VAPI_NO_CREDENTIAL)
+        this.refuse(req, errors.vapiNoCredential(VAPI_NO_CREDENTIAL));
       const why = notLocalReason(req);
       if (why !== null) this.refuse(req, errors.apiKeyRequired(why));
       return OPEN;
@@ -106,7 +107,6 @@ export class Authenticator {
     throw err;
   }
 }
-
 
 /** "Bearer x", scheme case-insensitive (the seed's clients send "bearer"). */
 export function bearer(header: string | undefined): string | undefined {

@@ -14,7 +14,15 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isLoopback } from '../config/env.js';
 
 /** What a proxy or tunnel adds to a request it relays (Via: RFC 9110 §7.6.3 makes proxies send it). */
-const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'cf-connecting-ip', 'via'] as const;
+const PROXY_HEADERS = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'cf-connecting-ip',
+  'via',
+] as const;
 
 export interface RequestOrigin {
   headers: IncomingHttpHeaders;

@@ -86,25 +86,36 @@ function bool(env: NodeJS.ProcessEnv, name: string): boolean {
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], dflt: T): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
-  if (!(values as readonly string[]).includes(raw)) throw new SettingsError(`${name} must be one of ${values.join(', ')}; got "${raw}"`);
+  if (!(values as readonly string[]).includes(raw))
+    throw new SettingsError(`${name} must be one of ${values.join(', ')}; got "${raw}"`);
   return raw as T;
 }
 
 function apiKeys(env: NodeJS.ProcessEnv): string[] {
-  const keys = (env.PARLEY_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const keys = (env.PARLEY_API_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   // Vapi sends this when an assistant has no credential; as a key it would let any such assistant in.
   if (keys.includes(VAPI_NO_CREDENTIAL)) {
-    throw new SettingsError(`PARLEY_API_KEYS contains "${VAPI_NO_CREDENTIAL}", the placeholder Vapi sends when an assistant has no credential, which Parley always refuses: choose a long random key instead`);
+    throw new SettingsError(
+      `PARLEY_API_KEYS contains "${VAPI_NO_CREDENTIAL}", the placeholder Vapi sends when an assistant has no credential, which Parley always refuses: choose a long random key instead`,
+    );
   }
   return keys;
 }
 
 /** PARLEY_CORS_ORIGINS: comma-separated origins as a browser sends them (scheme://host[:port]), or `*`. */
 function corsOrigins(env: NodeJS.ProcessEnv): string[] {
-  const origins = (env.PARLEY_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = (env.PARLEY_CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const o of origins) {
     if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) {
-      throw new SettingsError(`PARLEY_CORS_ORIGINS has "${o}", which is not an origin: write each as the browser sends it, e.g. https://app.example.com or http://localhost:5173 (no path, no trailing slash), or * for any`);
+      throw new SettingsError(
+        `PARLEY_CORS_ORIGINS has "${o}", which is not an origin: write each as the browser sends it, e.g. https://app.example.com or http://localhost:5173 (no path, no trailing slash), or * for any`,
+      );
     }
   }
   return origins;

@@ -4,10 +4,10 @@
  * the field, instead of surfacing as a 500 on the first request.
  */
 import { readFileSync } from 'node:fs';
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { parse as parseYaml } from 'yaml';
-import { providerEntries, type ProviderConfig as ProviderConfigOf } from '../providers/registry.js';
+import { type ProviderConfig as ProviderConfigOf, providerEntries } from '../providers/registry.js';
 import { SettingsError } from './env.js';
 import { closest, firstProblem, shown } from './schema-errors.js';
 
@@ -43,7 +43,9 @@ const ModelConfig = Type.Union([
 export const FileConfig = Type.Object(
   {
     // additionalProperties: without it TypeBox lets a name outside the pattern through unchecked.
-    providers: Type.Optional(Type.Record(Type.String({ pattern: PROVIDER_ID }), ProviderConfig, { additionalProperties: false })),
+    providers: Type.Optional(
+      Type.Record(Type.String({ pattern: PROVIDER_ID }), ProviderConfig, { additionalProperties: false }),
+    ),
     models: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ModelConfig)),
     /** Provider that receives model names not in `models` (default: "openai" when configured). */
     defaultProvider: Type.Optional(Type.String()),
@@ -65,13 +67,18 @@ function providersProblem(data: unknown): string | null {
   const types = providerEntries.map((e) => e.type);
   for (const [id, p] of Object.entries(providers)) {
     const path = `/providers/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    if (!new RegExp(PROVIDER_ID).test(id)) return `${path}: a provider name may contain only letters, digits, "_", "." and "-"`;
-    if (p === null || typeof p !== 'object' || Array.isArray(p)) return `${path}: expected a mapping with a type (${types.join(', ')}); got ${shown(p)}`;
+    if (!new RegExp(PROVIDER_ID).test(id))
+      return `${path}: a provider name may contain only letters, digits, "_", "." and "-"`;
+    if (p === null || typeof p !== 'object' || Array.isArray(p))
+      return `${path}: expected a mapping with a type (${types.join(', ')}); got ${shown(p)}`;
     const type = (p as { type?: unknown }).type;
     const entry = providerEntries.find((e) => e.type === type);
     if (!entry) {
       const got = type === undefined ? 'is missing' : `is ${shown(type)}`;
-      const meant = typeof type === 'string' ? (providerEntries.find((e) => e.alsoKnownAs?.includes(type.toLowerCase()))?.type ?? closest(type, types)) : undefined;
+      const meant =
+        typeof type === 'string'
+          ? (providerEntries.find((e) => e.alsoKnownAs?.includes(type.toLowerCase()))?.type ?? closest(type, types))
+          : undefined;
       return `${path}/type ${got}; it must be one of: ${types.join(', ')}${meant ? ` — did you mean type: ${meant}?` : ''}`;
     }
     const problem = firstProblem(entry.configSchema, p, path);
@@ -95,7 +102,9 @@ export function parseFileConfig(text: string, source: string, env: NodeJS.Proces
     data = source.endsWith('.json') ? JSON.parse(interpolate(text, env)) : parseYaml(interpolate(text, env));
   } catch (err) {
     if (err instanceof SettingsError) throw err;
-    throw new SettingsError(`PARLEY_CONFIG ${source} is not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+    throw new SettingsError(
+      `PARLEY_CONFIG ${source} is not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    );
   }
   data ??= {};
   if (!check.Check(data)) {
@@ -110,12 +119,16 @@ export function parseFileConfig(text: string, source: string, env: NodeJS.Proces
   for (const [alias, m] of Object.entries(cfg.models ?? {})) {
     for (const t of 'targets' in m ? m.targets : [m]) {
       if (!known(t.provider)) {
-        throw new SettingsError(`PARLEY_CONFIG ${source}: models.${alias} uses provider "${t.provider}", which is not defined under providers`);
+        throw new SettingsError(
+          `PARLEY_CONFIG ${source}: models.${alias} uses provider "${t.provider}", which is not defined under providers`,
+        );
       }
     }
   }
   if (cfg.defaultProvider !== undefined && !known(cfg.defaultProvider)) {
-    throw new SettingsError(`PARLEY_CONFIG ${source}: defaultProvider "${cfg.defaultProvider}" is not defined under providers`);
+    throw new SettingsError(
+      `PARLEY_CONFIG ${source}: defaultProvider "${cfg.defaultProvider}" is not defined under providers`,
+    );
   }
   return cfg;
 }

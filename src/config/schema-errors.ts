@@ -9,7 +9,7 @@
  * like the providers, is better checked by its caller first, which can list the types.)
  */
 import type { TObject, TSchema } from '@sinclair/typebox';
-import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { httpUrlProblem } from './url.js';
 
@@ -34,7 +34,8 @@ function unionProblem(e: ValueError, path: string): string {
     const score = keys.filter((k) => k in props).length;
     if (score > bestScore) [best, bestScore] = [m, score];
   }
-  if (!best || keys.length === 0) return `${at(path + e.path)}: expected ${members.map(expected).join(', or ')}; got ${shown(v)}`;
+  if (!best || keys.length === 0)
+    return `${at(path + e.path)}: expected ${members.map(expected).join(', or ')}; got ${shown(v)}`;
   return firstProblem(best, v, path + e.path) ?? `${at(path + e.path)}: ${e.message}`;
 }
 
@@ -52,7 +53,8 @@ function describe(e: ValueError, path: string): string {
       return `${at(parent)}: ${key} is missing${s.description ? ` (${s.description})` : ''}`;
     }
     case ValueErrorType.StringFormat:
-      if (s.format === 'http-url' && typeof e.value === 'string') return `${at(path)}: ${shown(e.value)} ${httpUrlProblem(e.value)}`;
+      if (s.format === 'http-url' && typeof e.value === 'string')
+        return `${at(path)}: ${shown(e.value)} ${httpUrlProblem(e.value)}`;
       return `${at(path)}: expected ${s.format} format; got ${shown(e.value)}`;
     case ValueErrorType.Integer:
     case ValueErrorType.Number: {
@@ -123,7 +125,8 @@ function distance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = row;
   }
   return prev[b.length]!;
@@ -133,11 +136,17 @@ const at = (path: string) => path || '/';
 
 function split(path: string): { parent: string; key: string } {
   const i = path.lastIndexOf('/');
-  return { parent: path.slice(0, i), key: path.slice(i + 1).replace(/~1/g, '/').replace(/~0/g, '~') };
+  return {
+    parent: path.slice(0, i),
+    key: path
+      .slice(i + 1)
+      .replace(/~1/g, '/')
+      .replace(/~0/g, '~'),
+  };
 }
 
 /** A value as it appears in a message: JSON, at most 80 characters. */
 export function shown(v: unknown): string {
-  const text = v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v);
+  const text = v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -3,7 +3,7 @@
  * that would throw "TypeError: Invalid URL" when a provider is built is refused at startup
  * with a message that says what is wrong instead.
  */
-import { FormatRegistry, Type, type StringOptions } from '@sinclair/typebox';
+import { FormatRegistry, type StringOptions, Type } from '@sinclair/typebox';
 
 /** Why `value` can't be an upstream base URL, with the fix; null when it can. */
 export function httpUrlProblem(value: string): string | null {
@@ -11,7 +11,9 @@ export function httpUrlProblem(value: string): string | null {
   try {
     url = new URL(value);
   } catch {
-    return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? 'is not a valid URL' : `has no scheme: write "http://${value}" (or https://)`;
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(value)
+      ? 'is not a valid URL'
+      : `has no scheme: write "http://${value}" (or https://)`;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     // "localhost:11434/v1" parses as scheme "localhost:": that is a missing scheme, not an odd one.

@@ -5,7 +5,7 @@
  * The check happens per field, so a query mixing both reports exactly what was refused.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { bearer, hashKey, type Authenticator, type AuthRequest, type Principal } from '../auth/keys.js';
+import { type Authenticator, type AuthRequest, bearer, hashKey, type Principal } from '../auth/keys.js';
 import { ApiError } from '../protocol/errors.js';
 import { gqlError } from './errors.js';
 
@@ -26,13 +26,21 @@ export interface Caller {
 const EXPLAINED = new Set(['api_key_revoked', 'api_key_expired', 'api_key_required', 'vapi_no_credential']);
 
 /** The same rules as the chat routes, open mode's locality check included (hence the whole request). */
-export async function identify(request: AuthRequest, auth: Authenticator, adminHash: Buffer | undefined): Promise<Caller> {
+export async function identify(
+  request: AuthRequest,
+  auth: Authenticator,
+  adminHash: Buffer | undefined,
+): Promise<Caller> {
   const secret = bearer(request.headers.authorization);
-  if (secret && adminHash && timingSafeEqual(hashKey(secret), adminHash)) return { principal: { keyId: 'admin' }, admin: true };
+  if (secret && adminHash && timingSafeEqual(hashKey(secret), adminHash))
+    return { principal: { keyId: 'admin' }, admin: true };
   try {
     return { principal: await auth.authenticate(request), admin: false };
   } catch (err) {
-    const refusal = err instanceof ApiError && err.code !== null && EXPLAINED.has(err.code) ? { message: err.message, reason: err.code } : undefined;
+    const refusal =
+      err instanceof ApiError && err.code !== null && EXPLAINED.has(err.code)
+        ? { message: err.message, reason: err.code }
+        : undefined;
     return { principal: null, admin: false, problem: secret ? 'invalid' : 'missing', refusal };
   }
 }
@@ -41,7 +49,12 @@ const unauthenticated = (c: Caller) =>
   c.refusal
     ? // `reason`: the code the chat routes answer with (api_key_revoked, …), for programs.
       gqlError('UNAUTHENTICATED', c.refusal.message, { reason: c.refusal.reason })
-    : gqlError('UNAUTHENTICATED', c.problem === 'invalid' ? 'Incorrect API key provided.' : 'An API key is required: send it as "Authorization: Bearer <key>".');
+    : gqlError(
+        'UNAUTHENTICATED',
+        c.problem === 'invalid'
+          ? 'Incorrect API key provided.'
+          : 'An API key is required: send it as "Authorization: Bearer <key>".',
+      );
 
 export function requireKey(c: Caller): Principal {
   if (!c.principal) throw unauthenticated(c);
@@ -50,7 +63,12 @@ export function requireKey(c: Caller): Principal {
 
 export function requireAdmin(c: Caller, adminConfigured: boolean): void {
   if (c.admin) return;
-  if (!adminConfigured) throw gqlError('FORBIDDEN', 'Admin fields are disabled: set PARLEY_ADMIN_KEY and send it as "Authorization: Bearer <admin key>".');
-  if (!c.principal || c.principal.keyId === 'open') throw unauthenticated(c.principal ? { ...c, problem: 'missing' } : c);
+  if (!adminConfigured)
+    throw gqlError(
+      'FORBIDDEN',
+      'Admin fields are disabled: set PARLEY_ADMIN_KEY and send it as "Authorization: Bearer <admin key>".',
+    );
+  if (!c.principal || c.principal.keyId === 'open')
+    throw unauthenticated(c.principal ? { ...c, problem: 'missing' } : c);
   throw gqlError('FORBIDDEN', 'This field needs the admin key (PARLEY_ADMIN_KEY).');
 }

@@ -13,7 +13,18 @@
 export type DatabaseProblem = 'unavailable' | 'invalid';
 
 /** Prisma: can't reach / timed out / access denied / closed connection / pool timeout / too many connections. */
-const PRISMA_UNAVAILABLE = new Set(['P1000', 'P1001', 'P1002', 'P1003', 'P1008', 'P1010', 'P1011', 'P1017', 'P2024', 'P2037']);
+const PRISMA_UNAVAILABLE = new Set([
+  'P1000',
+  'P1001',
+  'P1002',
+  'P1003',
+  'P1008',
+  'P1010',
+  'P1011',
+  'P1017',
+  'P2024',
+  'P2037',
+]);
 /** Prisma: value too long for its column, value out of range. */
 const PRISMA_INVALID = new Set(['P2000', 'P2020']);
 
@@ -31,10 +42,22 @@ const KIND_UNAVAILABLE = new Set([
 const KIND_INVALID = new Set(['LengthMismatch', 'ValueOutOfRange', 'InvalidInputValue']);
 
 /** Socket errors: refused, reset, no Unix socket (the embedded database stopped), timeouts, DNS. */
-const SOCKET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const SOCKET_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ENOENT',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 
 /** pg's own connection failures, which have no code (pg/lib/client.js, pg-pool). */
-const PG_CONNECTION_FAILURE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable/;
+const PG_CONNECTION_FAILURE =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable/;
 
 /**
  * SQLSTATE classes: 08 connection exception, 53 insufficient resources (53300 too many
@@ -49,7 +72,14 @@ function fromSqlState(code: string): DatabaseProblem | undefined {
   return undefined;
 }
 
-type Fields = { code?: unknown; kind?: unknown; originalCode?: unknown; severity?: unknown; clientVersion?: unknown; message?: unknown };
+type Fields = {
+  code?: unknown;
+  kind?: unknown;
+  originalCode?: unknown;
+  severity?: unknown;
+  clientVersion?: unknown;
+  message?: unknown;
+};
 
 function classifyOne(e: Fields): DatabaseProblem | undefined {
   const code = typeof e.code === 'string' ? e.code : undefined;

@@ -4,8 +4,8 @@
  * a bug) leaks its message or turns into a 500.
  */
 import { GraphQLError } from 'graphql';
-import { ApiError } from '../protocol/errors.js';
 import mercurius, { type MercuriusContext } from 'mercurius';
+import { ApiError } from '../protocol/errors.js';
 import { databaseProblem } from './db-errors.js';
 
 // mercurius is CommonJS: its classes are properties of the default export.
@@ -26,9 +26,12 @@ export type ErrorCode =
   | 'METHOD_NOT_ALLOWED'
   | 'BAD_REQUEST';
 
-export const gqlError = (code: ErrorCode, message: string, extra: Record<string, unknown> = {}) => new ErrorWithProps(message, { code, ...extra });
-export const badInput = (message: string, field?: string) => gqlError('BAD_USER_INPUT', message, field ? { field } : {});
-export const notFound = (what: string, id: string) => gqlError('NOT_FOUND', `No ${what} with id ${JSON.stringify(id)}.`);
+export const gqlError = (code: ErrorCode, message: string, extra: Record<string, unknown> = {}) =>
+  new ErrorWithProps(message, { code, ...extra });
+export const badInput = (message: string, field?: string) =>
+  gqlError('BAD_USER_INPUT', message, field ? { field } : {});
+export const notFound = (what: string, id: string) =>
+  gqlError('NOT_FOUND', `No ${what} with id ${JSON.stringify(id)}.`);
 
 /** A refused request: an HTTP status of 4xx and the GraphQL errors that say why (the shape of mercurius' own). */
 export class RequestRefused extends Error {
@@ -57,7 +60,10 @@ export function withCode(e: GraphQLError, code: ErrorCode, message = e.message):
 const TOKEN_LIMIT = /^Syntax Error: Document contains more that (\d+) tokens/;
 
 /** A code for each error of a refused request (4xx) that has none, from what it is. */
-function requestErrors(original: Error & { statusCode: number; errors?: unknown }, ctx: MercuriusContext): GraphQLError[] {
+function requestErrors(
+  original: Error & { statusCode: number; errors?: unknown },
+  ctx: MercuriusContext,
+): GraphQLError[] {
   const status = original.statusCode;
   // mercurius' GraphQL-level refusals carry their errors in `errors`: syntax, variables, GET mutation.
   const graphqlLevel = Array.isArray(original.errors);
@@ -65,11 +71,20 @@ function requestErrors(original: Error & { statusCode: number; errors?: unknown 
   return inner.map((x) => {
     const e = x instanceof GraphQLError ? x : new GraphQLError((x as Error).message ?? String(x));
     const tokens = TOKEN_LIMIT.exec(e.message);
-    if (tokens) return withCode(e, 'QUERY_TOO_COMPLEX', `Query too large: it has more than ${tokens[1]} tokens (PARLEY_GRAPHQL_MAX_TOKENS), so it was not parsed further.`);
+    if (tokens)
+      return withCode(
+        e,
+        'QUERY_TOO_COMPLEX',
+        `Query too large: it has more than ${tokens[1]} tokens (PARLEY_GRAPHQL_MAX_TOKENS), so it was not parsed further.`,
+      );
     if (e.message.startsWith('Syntax Error:')) return withCode(e, 'GRAPHQL_PARSE_FAILED');
     if (status === 413) {
       const limit = ctx.reply?.request.routeOptions.bodyLimit;
-      return withCode(e, 'PAYLOAD_TOO_LARGE', `Request body too large: /graphql accepts at most ${limit} bytes (PARLEY_GRAPHQL_BODY_LIMIT_BYTES).`);
+      return withCode(
+        e,
+        'PAYLOAD_TOO_LARGE',
+        `Request body too large: /graphql accepts at most ${limit} bytes (PARLEY_GRAPHQL_BODY_LIMIT_BYTES).`,
+      );
     }
     if (status === 405) return withCode(e, 'METHOD_NOT_ALLOWED');
     // Within a well-formed GraphQL request, what is left is the caller's values (variables).
@@ -88,11 +103,27 @@ function sanitize(err: GraphQLError, ctx: MercuriusContext): Sanitized {
   const original = err.originalError;
   if (!original || original instanceof GraphQLError) return { errors: [err] }; // raised by graphql-js itself, message meant for the client
   if (original instanceof ErrorWithProps) {
-    return { errors: [new GraphQLError(original.message, { nodes: err.nodes, path: err.path, extensions: original.extensions as Record<string, unknown> })] };
+    return {
+      errors: [
+        new GraphQLError(original.message, {
+          nodes: err.nodes,
+          path: err.path,
+          extensions: original.extensions as Record<string, unknown>,
+        }),
+      ],
+    };
   }
   // Parley's HTTP-level errors (503 while shutting down): their message is for the client.
   if (original instanceof ApiError) {
-    return { errors: [new GraphQLError(original.message, { nodes: err.nodes, path: err.path, extensions: { code: original.status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR' } })] };
+    return {
+      errors: [
+        new GraphQLError(original.message, {
+          nodes: err.nodes,
+          path: err.path,
+          extensions: { code: original.status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR' },
+        }),
+      ],
+    };
   }
   // Refused requests (too large, bad JSON, syntax, limits, validation, GET mutation) carry a 4xx: their messages are meant for the client.
   const status = (original as { statusCode?: unknown }).statusCode;
@@ -101,10 +132,15 @@ function sanitize(err: GraphQLError, ctx: MercuriusContext): Sanitized {
   }
   const problem = databaseProblem(original);
   const log = ctx.reply.log;
-  const replace = (code: ErrorCode, message: string) => ({ errors: [new GraphQLError(message, { nodes: err.nodes, path: err.path, extensions: { code } })] });
+  const replace = (code: ErrorCode, message: string) => ({
+    errors: [new GraphQLError(message, { nodes: err.nodes, path: err.path, extensions: { code } })],
+  });
   // A value the database refuses is the client's (logged with the other client errors, logClientErrors).
   if (problem === 'invalid') {
-    return replace('BAD_USER_INPUT', 'An argument holds a value the database cannot store (for example a NUL character).');
+    return replace(
+      'BAD_USER_INPUT',
+      'An argument holds a value the database cannot store (for example a NUL character).',
+    );
   }
   if (problem === 'unavailable') {
     log.error({ err: original, path: err.path }, 'graphql: database unavailable');
@@ -130,7 +166,8 @@ function logClientErrors(errors: GraphQLError[], status: number | undefined, ctx
   for (const e of errors) {
     const code = e.extensions.code;
     if (SERVER_CODES.has(code) || code === 'UNAUTHENTICATED') continue;
-    (codes ??= []).push(code ?? null);
+    codes ??= [];
+    codes.push(code ?? null);
   }
   if (codes) ctx.reply.log.info({ status: status ?? 200, codes }, 'graphql: client error');
 }
@@ -141,12 +178,18 @@ function logClientErrors(errors: GraphQLError[], status: number | undefined, ctx
  * it, because that formatter also logs every error at info with its stack: a client sending
  * invalid queries filled the log with stacks of errors that are not Parley's.
  */
-export function formatErrors(execution: Execution, ctx: MercuriusContext): ReturnType<typeof mercurius.defaultErrorFormatter> {
+export function formatErrors(
+  execution: Execution,
+  ctx: MercuriusContext,
+): ReturnType<typeof mercurius.defaultErrorFormatter> {
   const errors: GraphQLError[] = [];
   let status: number | undefined;
   for (const e of execution.errors) {
     // (Typed as possibly plain errors: those are sanitized like a resolver's.)
-    const s = sanitize(e instanceof GraphQLError ? e : new GraphQLError((e as Error).message, { originalError: e as Error }), ctx);
+    const s = sanitize(
+      e instanceof GraphQLError ? e : new GraphQLError((e as Error).message, { originalError: e as Error }),
+      ctx,
+    );
     errors.push(...s.errors);
     status ??= s.status;
   }

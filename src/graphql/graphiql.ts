@@ -67,7 +67,9 @@ export async function graphiqlRoutes(app: FastifyInstance): Promise<void> {
   await app.register(fastifyStatic, { root: packageDir('graphiql'), serve: false });
   const hidden = { schema: { hide: true } };
   app.get('/graphiql', hidden, async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
-  app.get('/graphiql/start.js', hidden, async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(START));
+  app.get('/graphiql/start.js', hidden, async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').send(START),
+  );
   app.get<{ Params: { name: string } }>('/graphiql/assets/:name', hidden, async (request, reply) => {
     const asset = GRAPHIQL_ASSETS.get(request.params.name);
     if (!asset) return reply.callNotFound();

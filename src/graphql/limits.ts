@@ -5,7 +5,7 @@
  * (__Type.fields → type → fields …), where each level multiplies the result. List sizes are
  * bounded separately (first <= 100).
  */
-import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
+import { type DocumentNode, type FragmentDefinitionNode, GraphQLError, Kind, type SelectionSetNode } from 'graphql';
 
 export interface QueryLimits {
   /** Most fields one operation may select. */
@@ -70,9 +70,20 @@ export function limitErrors(document: DocumentNode, limits: QueryLimits): GraphQ
   for (const d of document.definitions) {
     if (d.kind !== Kind.OPERATION_DEFINITION) continue;
     const { fields, depth } = measure(d.selectionSet, new Set());
-    const tooComplex = (message: string) => new GraphQLError(message, { nodes: d, extensions: { code: 'QUERY_TOO_COMPLEX' } });
-    if (fields > limits.maxFields) errors.push(tooComplex(`Query too complex: it selects more than ${limits.maxFields} fields (aliases and fragments included).`));
-    else if (depth > limits.maxDepth) errors.push(tooComplex(`Query too deep: it nests ${depth} levels, at most ${limits.maxDepth} are allowed (introspection's ofType chains not counted).`));
+    const tooComplex = (message: string) =>
+      new GraphQLError(message, { nodes: d, extensions: { code: 'QUERY_TOO_COMPLEX' } });
+    if (fields > limits.maxFields)
+      errors.push(
+        tooComplex(
+          `Query too complex: it selects more than ${limits.maxFields} fields (aliases and fragments included).`,
+        ),
+      );
+    else if (depth > limits.maxDepth)
+      errors.push(
+        tooComplex(
+          `Query too deep: it nests ${depth} levels, at most ${limits.maxDepth} are allowed (introspection's ofType chains not counted).`,
+        ),
+      );
   }
   return errors;
 }

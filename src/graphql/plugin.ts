@@ -14,16 +14,16 @@
 import type { FastifyInstance } from 'fastify';
 import { GraphQLError } from 'graphql';
 import mercurius, { type IResolvers } from 'mercurius';
-import { hashKey, type Authenticator } from '../auth/keys.js';
+import { type Authenticator, hashKey } from '../auth/keys.js';
 import { identify } from './auth.js';
 import type { GraphqlDeps } from './context.js';
-import { RequestRefused, formatErrors } from './errors.js';
+import { formatErrors, RequestRefused } from './errors.js';
 import { graphiqlRoutes } from './graphiql.js';
 import { checkQuery } from './query-checks.js';
-import { adjustGraphqlRoute } from './route-schema.js';
 import { keyResolvers } from './resolvers/keys.js';
 import { todoResolvers } from './resolvers/todos.js';
 import { usageResolvers } from './resolvers/usage.js';
+import { adjustGraphqlRoute } from './route-schema.js';
 import { DateTime } from './scalars.js';
 import { schema } from './schema.js';
 
@@ -55,13 +55,20 @@ export interface GraphqlOptions extends Omit<GraphqlDeps, 'adminConfigured'> {
 /** Joins the resolver maps of each capability (several define Query and Mutation fields). */
 function merge(...parts: IResolvers[]): IResolvers {
   const out: Record<string, Record<string, unknown>> = {};
-  for (const p of parts) for (const [type, fields] of Object.entries(p)) out[type] = { ...out[type], ...(fields as Record<string, unknown>) };
+  for (const p of parts)
+    for (const [type, fields] of Object.entries(p))
+      out[type] = { ...out[type], ...(fields as Record<string, unknown>) };
   return out as IResolvers;
 }
 
 export function graphqlPlugin(opts: GraphqlOptions) {
   const adminHash = opts.adminKey ? hashKey(opts.adminKey) : undefined;
-  const deps: GraphqlDeps = { prisma: opts.prisma, pool: opts.pool, keys: opts.keys, adminConfigured: adminHash !== undefined };
+  const deps: GraphqlDeps = {
+    prisma: opts.prisma,
+    pool: opts.pool,
+    keys: opts.keys,
+    adminConfigured: adminHash !== undefined,
+  };
   const limits = { maxFields: MAX_FIELDS, maxDepth: MAX_DEPTH };
   return async (app: FastifyInstance): Promise<void> => {
     await app.register(async (scope) => {
@@ -77,7 +84,8 @@ export function graphqlPlugin(opts: GraphqlOptions) {
         // A browser opening /graphql gets the IDE; API clients (JSON, or ?query=) get GraphQL.
         if (request.url.split('?')[0] !== '/graphql') return;
         const q = request.query as { query?: unknown };
-        if (q.query === undefined && /text\/html/.test(request.headers.accept ?? '')) return reply.redirect('/graphiql');
+        if (q.query === undefined && /text\/html/.test(request.headers.accept ?? ''))
+          return reply.redirect('/graphiql');
       });
       await scope.register(mercurius, {
         schema,

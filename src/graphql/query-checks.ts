@@ -13,7 +13,7 @@
  * The size limits run first: graphql-js' OverlappingFieldsCanBeMerged rule is quadratic in
  * the fields of a selection set, so it must never see an oversized one.
  */
-import { GraphQLError, Location, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { type DocumentNode, GraphQLError, type GraphQLSchema, Location, specifiedRules, validate } from 'graphql';
 import { RequestRefused, withCode } from './errors.js';
 import { limitErrors, type QueryLimits } from './limits.js';
 
@@ -21,10 +21,18 @@ export function checkQuery(schema: GraphQLSchema, document: DocumentNode, limits
   // mercurius falls back to JSON.parse for text that is not GraphQL, taking it as a parse
   // tree; that would skip the token limit. Only the parser makes Location objects.
   if (!(document.loc instanceof Location)) {
-    throw new RequestRefused(400, [new GraphQLError('Syntax Error: the query must be GraphQL text.', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
+    throw new RequestRefused(400, [
+      new GraphQLError('Syntax Error: the query must be GraphQL text.', {
+        extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+      }),
+    ]);
   }
   const tooBig = limitErrors(document, limits);
   if (tooBig.length > 0) throw new RequestRefused(400, tooBig);
   const invalid = validate(schema, document, specifiedRules);
-  if (invalid.length > 0) throw new RequestRefused(400, invalid.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')));
+  if (invalid.length > 0)
+    throw new RequestRefused(
+      400,
+      invalid.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')),
+    );
 }

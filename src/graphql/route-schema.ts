@@ -15,7 +15,10 @@ export const GRAPHQL_EXAMPLES = {
   todos: { summary: 'List todos', value: { query: 'query { todos { id title completed createdAt } }' } },
   createTodo: {
     summary: 'Create a todo',
-    value: { query: 'mutation ($title: String!) { createTodo(title: $title) { id title completed createdAt } }', variables: { title: 'Test Todo' } },
+    value: {
+      query: 'mutation ($title: String!) { createTodo(title: $title) { id title completed createdAt } }',
+      variables: { title: 'Test Todo' },
+    },
   },
 };
 
@@ -26,6 +29,10 @@ export function adjustGraphqlRoute(route: RouteOptions): void {
   if (!body || !properties) return;
   route.schema = {
     ...route.schema,
-    body: { ...body, properties: { ...properties, extensions: { type: ['object', 'null'] } }, 'x-examples': GRAPHQL_EXAMPLES },
+    body: {
+      ...body,
+      properties: { ...properties, extensions: { type: ['object', 'null'] } },
+      'x-examples': GRAPHQL_EXAMPLES,
+    },
   };
 }

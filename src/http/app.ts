@@ -4,21 +4,21 @@
  * What only chat requests need is the chat routes' own plugin (routes/chat.ts).
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { DestinationStream, Logger } from 'pino';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Settings } from '../config/env.js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
 import type { AuthFailures } from '../auth/failures.js';
 import type { Authenticator, Principal } from '../auth/keys.js';
+import type { Settings } from '../config/env.js';
+import { logDestination } from '../logging/format.js';
+import { parleyLogger } from '../logging/logger.js';
 import type { ChatPipeline } from '../pipeline/chat.js';
 import { errors } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
 import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
-import { logDestination } from '../logging/format.js';
-import { parleyLogger } from '../logging/logger.js';
 import { Inflight } from './chat/inflight.js';
 import { ChatRecorder } from './chat/record.js';
 import { clientErrorHandler, receiveDeadline } from './client-errors.js';
@@ -73,7 +73,12 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   const { requestTimeout, headersTimeout, connectionsCheckingInterval } = receiveDeadline(settings.bodyTimeoutMs);
   const app = Fastify({
     // Parley's one logger (logging/logger.ts), shared with the store; or none at all.
-    ...(deps.logger === false ? { logger: false } : { loggerInstance: (deps.log ?? parleyLogger(settings.logLevel, deps.logStream ?? logDestination(settings.logFormat))) as FastifyBaseLogger }),
+    ...(deps.logger === false
+      ? { logger: false }
+      : {
+          loggerInstance: (deps.log ??
+            parleyLogger(settings.logLevel, deps.logStream ?? logDestination(settings.logFormat))) as FastifyBaseLogger,
+        }),
     bodyLimit: settings.bodyLimitBytes,
     // A request must fully arrive within PARLEY_BODY_TIMEOUT_MS, or get 408 and lose its
     // connection: slow bodies would otherwise hold file descriptors forever (client-errors.ts).
@@ -133,14 +138,26 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
         description:
           'A self-hosted gateway that speaks the OpenAI Chat Completions protocol. Point any OpenAI client at it; Vapi voice agents can use it as a Custom LLM.',
       },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A Parley API key (PARLEY_API_KEYS or a database key).' } } },
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A Parley API key (PARLEY_API_KEYS or a database key).',
+          },
+        },
+      },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
     // GraphQL describes itself (introspection, GraphiQL); the document only says where it is.
     transform: ({ schema, url }) => {
       if (url.startsWith('/graphiql')) return { schema: { ...schema, hide: true }, url };
       if (url === '/graphql') {
-        const doc = { tags: ['graphql'], summary: 'GraphQL (todos, API keys, usage): GraphQL-over-HTTP; GraphiQL at /graphiql', security: [{ bearerAuth: [] }] };
+        const doc = {
+          tags: ['graphql'],
+          summary: 'GraphQL (todos, API keys, usage): GraphQL-over-HTTP; GraphiQL at /graphiql',
+          security: [{ bearerAuth: [] }],
+        };
         return { schema: { ...schema, ...doc }, url };
       }
       return { schema, url };

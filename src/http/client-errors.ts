@@ -8,10 +8,10 @@
  * this one answers in the protocol's (OpenAI's envelope, or GraphQL's errors on /graphql),
  * then closes the connection — which is what frees the file descriptor a slow client holds.
  */
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { errors, type ApiError } from '../protocol/errors.js';
+import { type ApiError, errors } from '../protocol/errors.js';
 
 /**
  * Node's request timeout for a bound of `bodyTimeoutMs` (PARLEY_BODY_TIMEOUT_MS).
@@ -30,7 +30,11 @@ import { errors, type ApiError } from '../protocol/errors.js';
  * check (ConnectionsList::Expired) swaps the two when it does, and the body would get 60 s.
  * Headers had to arrive within requestTimeout anyway, since it counts from the first byte.
  */
-export function receiveDeadline(bodyTimeoutMs: number): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+export function receiveDeadline(bodyTimeoutMs: number): {
+  requestTimeout: number;
+  headersTimeout: number;
+  connectionsCheckingInterval: number;
+} {
   const connectionsCheckingInterval = Math.min(1000, Math.ceil(bodyTimeoutMs / 10));
   const requestTimeout = bodyTimeoutMs - connectionsCheckingInterval;
   return { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval };
@@ -54,7 +58,9 @@ export function clientErrorHandler(bodyTimeoutMs: number) {
     const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (socket.writable && !res?.headersSent) {
       const graphql = res?.req?.url?.startsWith('/graphql') === true;
-      const body = graphql ? JSON.stringify({ errors: [{ message: e.message, extensions: { code: e.code?.toUpperCase() } }] }) : e.toJson();
+      const body = graphql
+        ? JSON.stringify({ errors: [{ message: e.message, extensions: { code: e.code?.toUpperCase() } }] })
+        : e.toJson();
       socket.write(
         `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );

@@ -12,7 +12,9 @@ export function fromFastifyError(err: unknown, request: FastifyRequest): ApiErro
   // Reading the body failed because the connection is gone: ours (timeout) or the client's doing.
   const raw = request.raw;
   if (raw.destroyed && !raw.complete) {
-    return (raw.socket?.errored as { code?: string } | null)?.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? errors.bodyTimedOut() : errors.clientClosed();
+    return (raw.socket?.errored as { code?: string } | null)?.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? errors.bodyTimedOut()
+      : errors.clientClosed();
   }
   const fe = err as FastifyError;
   if (fe.validation) return validationError(fe.validation as never, request.body);
@@ -27,7 +29,8 @@ export function fromFastifyError(err: unknown, request: FastifyRequest): ApiErro
       return errors.invalidJson();
   }
   if (err instanceof SyntaxError || fe.statusCode === 400) return errors.invalidJson();
-  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return errors.badRequest(fe.statusCode, fe.message, fe.code ?? null);
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
+    return errors.badRequest(fe.statusCode, fe.message, fe.code ?? null);
   return toApiError(err);
 }
 

@@ -5,8 +5,9 @@
  * the operator's concern (warn); an upstream 4xx about the request itself is the client's
  * mistake (info). No stack: these are expected failures, and the cause says it all.
  */
-import { ApiError } from '../protocol/errors.js';
+
 import { capped } from '../logging/limits.js';
+import { ApiError } from '../protocol/errors.js';
 
 /** The part of a (pino) logger this needs; the request's own logger, so the line has its id. */
 export interface AttemptLog {
@@ -18,7 +19,14 @@ export interface AttemptLog {
  * `next` says what happens instead: the next target, "fallback reply", or nothing (the
  * client gets this error). `afterFirstByte`: the stream had started (no failover possible).
  */
-export function logAttemptFailure(log: AttemptLog, err: unknown, provider: string | null, target: string | null, next?: string, afterFirstByte = false): void {
+export function logAttemptFailure(
+  log: AttemptLog,
+  err: unknown,
+  provider: string | null,
+  target: string | null,
+  next?: string,
+  afterFirstByte = false,
+): void {
   const e = err instanceof ApiError ? err : null;
   const status = e?.status ?? 500;
   const line = {

@@ -13,8 +13,8 @@ import { BuiltinProvider } from '../providers/builtin/index.js';
 import { UpstreamError } from '../providers/errors.js';
 import type { ProviderRequest, ProviderResponse } from '../providers/types.js';
 import type { Route, Router } from '../routing/router.js';
-import { noteFallback, noteRequest, noteTarget, type ChatContext } from './context.js';
-import { logAttemptFailure, type AttemptLog } from './attempt-log.js';
+import { type AttemptLog, logAttemptFailure } from './attempt-log.js';
+import { type ChatContext, noteFallback, noteRequest, noteTarget } from './context.js';
 
 /**
  * The canonical answer: `body` is a completion's JSON text (relayed byte for byte), `events`
@@ -56,7 +56,12 @@ export class ChatPipeline {
   }
 
   /** Tries each target in order; a retryable failure before the first byte moves on to the next. */
-  private async callTargets(route: Route, call: Omit<ProviderRequest, 'upstreamModel'>, ctx: ChatContext, log: AttemptLog): Promise<Answer> {
+  private async callTargets(
+    route: Route,
+    call: Omit<ProviderRequest, 'upstreamModel'>,
+    ctx: ChatContext,
+    log: AttemptLog,
+  ): Promise<Answer> {
     let lastError: unknown;
     const targets = route.targets;
     for (let i = 0; i < targets.length; i++) {
@@ -69,7 +74,13 @@ export class ChatPipeline {
         lastError = err;
         const retryable = err instanceof UpstreamError && err.retryable;
         const next = retryable ? targets[i + 1] : undefined;
-        logAttemptFailure(log, err, target.provider.id, target.model, next ? `${next.provider.id}/${next.model}` : route.fallbackReply ? 'fallback reply' : undefined);
+        logAttemptFailure(
+          log,
+          err,
+          target.provider.id,
+          target.model,
+          next ? `${next.provider.id}/${next.model}` : route.fallbackReply ? 'fallback reply' : undefined,
+        );
         if (!retryable) break;
       }
     }

@@ -24,7 +24,12 @@ export interface ChatContext extends Omit<RequestRecord, Computed> {
   recorded: boolean;
 }
 
-export function newContext(requestId: string, route: RequestRecord['route'], start: number, principal: Principal | null = null): ChatContext {
+export function newContext(
+  requestId: string,
+  route: RequestRecord['route'],
+  start: number,
+  principal: Principal | null = null,
+): ChatContext {
   return {
     requestId,
     start,

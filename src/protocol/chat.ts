@@ -3,10 +3,10 @@
  * so they cannot drift from the schemas that validate the wire.
  */
 import type {
+  CompletionUsage,
   CreateChatCompletionRequest,
   CreateChatCompletionResponse,
   CreateChatCompletionStreamResponse,
-  CompletionUsage,
 } from './openai/types.js';
 
 /** A validated request body: the spec's fields plus whatever else the client sent. */

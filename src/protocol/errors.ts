@@ -64,10 +64,27 @@ const INVALID_JSON =
 export const errors = {
   // Authentication (401): auth/keys.ts, vapi/credential.ts.
   missingApiKey: () =>
-    new ApiError(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", 'authentication_error', 'missing_api_key'),
+    new ApiError(
+      401,
+      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+      'authentication_error',
+      'missing_api_key',
+    ),
   invalidApiKey: () => new ApiError(401, 'Incorrect API key provided.', 'authentication_error', 'invalid_api_key'),
-  revokedApiKey: () => new ApiError(401, 'This API key has been revoked; ask the administrator for a new one.', 'authentication_error', 'api_key_revoked'),
-  expiredApiKey: () => new ApiError(401, 'This API key has expired; ask the administrator for a new one.', 'authentication_error', 'api_key_expired'),
+  revokedApiKey: () =>
+    new ApiError(
+      401,
+      'This API key has been revoked; ask the administrator for a new one.',
+      'authentication_error',
+      'api_key_revoked',
+    ),
+  expiredApiKey: () =>
+    new ApiError(
+      401,
+      'This API key has expired; ask the administrator for a new one.',
+      'authentication_error',
+      'api_key_expired',
+    ),
   apiKeyRequired: (why: string) =>
     new ApiError(
       401,
@@ -86,35 +103,88 @@ export const errors = {
       'vapi_no_credential',
     ),
   // The request (4xx).
-  modelNotAllowed: (model: string) => new ApiError(403, `This API key may not use the model \`${echoed(model)}\`.`, 'permission_error', 'model_not_allowed', 'model'),
+  modelNotAllowed: (model: string) =>
+    new ApiError(
+      403,
+      `This API key may not use the model \`${echoed(model)}\`.`,
+      'permission_error',
+      'model_not_allowed',
+      'model',
+    ),
   modelNotFound: (model: string, available?: string) =>
-    new ApiError(404, `The model \`${echoed(model)}\` does not exist or you do not have access to it.${available ? ` The models this server routes are: ${available}.` : ''}`, 'invalid_request_error', 'model_not_found', 'model'),
-  unknownUrl: (method: string, path: string) => new ApiError(404, `Unknown request URL: ${method} ${echoed(path)}. Please check the URL for typos.`, 'invalid_request_error', 'unknown_url'),
+    new ApiError(
+      404,
+      `The model \`${echoed(model)}\` does not exist or you do not have access to it.${available ? ` The models this server routes are: ${available}.` : ''}`,
+      'invalid_request_error',
+      'model_not_found',
+      'model',
+    ),
+  unknownUrl: (method: string, path: string) =>
+    new ApiError(
+      404,
+      `Unknown request URL: ${method} ${echoed(path)}. Please check the URL for typos.`,
+      'invalid_request_error',
+      'unknown_url',
+    ),
   jsonTooDeep: (param: string, limit: number) =>
-    new ApiError(400, `Invalid '${param}': the request nests objects and arrays deeper than ${limit} levels, the most Parley accepts.`, 'invalid_request_error', 'json_too_deep', param),
-  invalidParameter: (message: string, code: string, param: string | null) => new ApiError(400, message, 'invalid_request_error', code, param),
+    new ApiError(
+      400,
+      `Invalid '${param}': the request nests objects and arrays deeper than ${limit} levels, the most Parley accepts.`,
+      'invalid_request_error',
+      'json_too_deep',
+      param,
+    ),
+  invalidParameter: (message: string, code: string, param: string | null) =>
+    new ApiError(400, message, 'invalid_request_error', code, param),
   invalidJson: () => new ApiError(400, INVALID_JSON, 'invalid_request_error', 'invalid_json'),
-  emptyBody: () => new ApiError(400, 'The request body is empty; send a JSON object.', 'invalid_request_error', 'invalid_json'),
-  bodyTooLarge: () => new ApiError(413, 'The request body is larger than this server accepts.', 'invalid_request_error', 'request_too_large'),
+  emptyBody: () =>
+    new ApiError(400, 'The request body is empty; send a JSON object.', 'invalid_request_error', 'invalid_json'),
+  bodyTooLarge: () =>
+    new ApiError(
+      413,
+      'The request body is larger than this server accepts.',
+      'invalid_request_error',
+      'request_too_large',
+    ),
   unsupportedMediaType: (contentType: string) =>
-    new ApiError(415, `Unsupported Content-Type ${JSON.stringify(echoed(contentType))}: send application/json.`, 'invalid_request_error', 'unsupported_media_type'),
+    new ApiError(
+      415,
+      `Unsupported Content-Type ${JSON.stringify(echoed(contentType))}: send application/json.`,
+      'invalid_request_error',
+      'unsupported_media_type',
+    ),
   /** Another 4xx Fastify raised (its own code and message, which name no client value at length). */
-  badRequest: (status: number, message: string, code: string | null) => new ApiError(status, message, 'invalid_request_error', code),
+  badRequest: (status: number, message: string, code: string | null) =>
+    new ApiError(status, message, 'invalid_request_error', code),
   // Receiving the request (http/client-errors.ts).
   bodyTimedOut: (ms?: number) =>
     new ApiError(
       408,
-      ms === undefined ? 'The request did not fully arrive in time (PARLEY_BODY_TIMEOUT_MS).' : `The request did not fully arrive within ${ms} ms (PARLEY_BODY_TIMEOUT_MS); the connection is closed.`,
+      ms === undefined
+        ? 'The request did not fully arrive in time (PARLEY_BODY_TIMEOUT_MS).'
+        : `The request did not fully arrive within ${ms} ms (PARLEY_BODY_TIMEOUT_MS); the connection is closed.`,
       'invalid_request_error',
       'request_timeout',
     ),
-  headersTooLarge: () => new ApiError(431, 'The request headers are larger than this server accepts.', 'invalid_request_error', 'request_header_fields_too_large'),
+  headersTooLarge: () =>
+    new ApiError(
+      431,
+      'The request headers are larger than this server accepts.',
+      'invalid_request_error',
+      'request_header_fields_too_large',
+    ),
   notHttp: () => new ApiError(400, 'The request is not valid HTTP/1.1.', 'invalid_request_error', 'bad_request'),
   /**
    * The client closed its connection while its body was still arriving (an abandoned upload):
    * recorded as a client abort (499, as nginx logs it), never sent.
    */
-  clientClosed: () => new ApiError(499, 'The client closed the connection before its request arrived.', 'invalid_request_error', 'client_closed_request'),
+  clientClosed: () =>
+    new ApiError(
+      499,
+      'The client closed the connection before its request arrived.',
+      'invalid_request_error',
+      'client_closed_request',
+    ),
   // Parley itself (5xx).
   shuttingDown: () => new ShuttingDownError('Parley is shutting down; retry on another instance.'),
   streamShutDown: () => new ShuttingDownError('Parley is shutting down; the stream was ended before it finished.'),
@@ -135,7 +205,12 @@ export function echoed(value: unknown): string {
   return s.length > MAX_ECHOED_CHARS ? `${s.slice(0, MAX_ECHOED_CHARS)}…` : s;
 }
 
-export function errorBody(message: string, type: ErrorType, code: string | null = null, param: string | null = null): ErrorBody {
+export function errorBody(
+  message: string,
+  type: ErrorType,
+  code: string | null = null,
+  param: string | null = null,
+): ErrorBody {
   return { error: { message, type, param, code } };
 }
 
@@ -231,7 +306,10 @@ export function validationError(ajvErrors: ErrorObject[], body: unknown): ApiErr
       const tag = String(p.tag);
       pointer = `${pointer}/${tag}`;
       const v = valueAt(body, pointer);
-      message = v === undefined ? `Missing required parameter: '${param()}'.` : `Invalid value: '${echoed(v)}'. Supported values for '${param()}' are not matched.`;
+      message =
+        v === undefined
+          ? `Missing required parameter: '${param()}'.`
+          : `Invalid value: '${echoed(v)}'. Supported values for '${param()}' are not matched.`;
       if (tag === 'role' && v !== undefined) {
         message = `Invalid value: '${echoed(v)}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`;
       }
@@ -241,9 +319,10 @@ export function validationError(ajvErrors: ErrorObject[], body: unknown): ApiErr
       message = `Invalid value: '${echoed(valueAt(body, pointer))}'. Supported values are: ${(p.allowedValues as unknown[]).map((v) => `'${String(v)}'`).join(', ')}.`;
       break;
     case 'minItems':
-      message = valueAt(body, pointer) instanceof Array && (valueAt(body, pointer) as unknown[]).length === 0
-        ? `Invalid '${param()}': empty array. Expected an array with minimum length ${String(p.limit)}, but got an empty array instead.`
-        : `Invalid '${param()}': array too short. Expected an array with minimum length ${String(p.limit)}.`;
+      message =
+        Array.isArray(valueAt(body, pointer)) && (valueAt(body, pointer) as unknown[]).length === 0
+          ? `Invalid '${param()}': empty array. Expected an array with minimum length ${String(p.limit)}, but got an empty array instead.`
+          : `Invalid '${param()}': array too short. Expected an array with minimum length ${String(p.limit)}.`;
       break;
     case 'maxItems': {
       const v = valueAt(body, pointer);

@@ -29,7 +29,10 @@ function crossing(value: object, levelsLeft: number): (string | number)[] | null
       const v: unknown = value[i];
       if (typeof v === 'object' && v !== null) {
         const path = crossing(v, levelsLeft - 1);
-        if (path) return (path.push(i), path);
+        if (path) {
+          path.push(i);
+          return path;
+        }
       }
     }
     return null;
@@ -38,7 +41,10 @@ function crossing(value: object, levelsLeft: number): (string | number)[] | null
     const v: unknown = (value as Record<string, unknown>)[key];
     if (typeof v === 'object' && v !== null) {
       const path = crossing(v, levelsLeft - 1);
-      if (path) return (path.push(key), path);
+      if (path) {
+        path.push(key);
+        return path;
+      }
     }
   }
   return null;

@@ -9,12 +9,19 @@ import type { ProviderContext, ProviderEntry } from './entry.js';
 import { providerEntries } from './registry.js';
 import type { Provider } from './types.js';
 
-export function createProviders(settings: Settings, file: FileConfig = {}, entries: readonly ProviderEntry[] = providerEntries): Map<string, Provider> {
+export function createProviders(
+  settings: Settings,
+  file: FileConfig = {},
+  entries: readonly ProviderEntry[] = providerEntries,
+): Map<string, Provider> {
   const byType = new Map(entries.map((e) => [e.type, e]));
   const providers = new Map<string, Provider>();
-  const context: ProviderContext = { fileConfigured: settings.configFile !== undefined || Object.keys(file).length > 0 };
+  const context: ProviderContext = {
+    fileConfigured: settings.configFile !== undefined || Object.keys(file).length > 0,
+  };
   for (const entry of entries) {
-    for (const [id, config] of Object.entries(entry.implicit?.(settings) ?? {})) providers.set(id, entry.create(id, config, settings, context));
+    for (const [id, config] of Object.entries(entry.implicit?.(settings) ?? {}))
+      providers.set(id, entry.create(id, config, settings, context));
   }
   for (const [id, config] of Object.entries(file.providers ?? {})) {
     const entry = byType.get(config.type);

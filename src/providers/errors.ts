@@ -40,16 +40,63 @@ type Headers = Record<string, string | string[]>;
 export const upstreamErrors = {
   /** A stream was asked for and something else came back (the body is dropped unread). */
   notEventStream: (id: string, contentType: string) =>
-    new UpstreamError(502, `Upstream ${id} answered a stream request with ${contentType || 'no content type'} instead of text/event-stream`, 'upstream_error', 'bad_upstream_response'),
-  notJson: (id: string) => new UpstreamError(502, `Upstream ${id} returned a body that is not JSON`, 'upstream_error', 'bad_upstream_response'),
-  notCompletion: (id: string) => new UpstreamError(502, `Upstream ${id} returned JSON that is not a chat completion object`, 'upstream_error', 'bad_upstream_response'),
-  emptyStream: (id: string | null) => new UpstreamError(502, `Upstream ${id} ended its stream without sending any event`, 'upstream_error', 'bad_upstream_response'),
-  eventNotJson: (id: string | null) => new UpstreamError(502, `Upstream ${id} sent a stream event that is not a JSON object`, 'upstream_error', 'bad_upstream_response'),
+    new UpstreamError(
+      502,
+      `Upstream ${id} answered a stream request with ${contentType || 'no content type'} instead of text/event-stream`,
+      'upstream_error',
+      'bad_upstream_response',
+    ),
+  notJson: (id: string) =>
+    new UpstreamError(
+      502,
+      `Upstream ${id} returned a body that is not JSON`,
+      'upstream_error',
+      'bad_upstream_response',
+    ),
+  notCompletion: (id: string) =>
+    new UpstreamError(
+      502,
+      `Upstream ${id} returned JSON that is not a chat completion object`,
+      'upstream_error',
+      'bad_upstream_response',
+    ),
+  emptyStream: (id: string | null) =>
+    new UpstreamError(
+      502,
+      `Upstream ${id} ended its stream without sending any event`,
+      'upstream_error',
+      'bad_upstream_response',
+    ),
+  eventNotJson: (id: string | null) =>
+    new UpstreamError(
+      502,
+      `Upstream ${id} sent a stream event that is not a JSON object`,
+      'upstream_error',
+      'bad_upstream_response',
+    ),
   tooLarge: (id: string, maxBytes: number) =>
-    new UpstreamError(502, `Upstream ${id} sent a response larger than ${maxBytes} bytes (UPSTREAM_MAX_RESPONSE_BYTES); Parley stopped reading it.`, 'upstream_error', 'upstream_response_too_large'),
-  firstByteTimeout: (id: string) => new UpstreamError(504, `Upstream ${id} did not answer in time`, 'timeout_error', 'upstream_timeout'),
-  idleTimeout: (id: string) => new UpstreamError(504, `Upstream ${id} stopped sending in the middle of its response`, 'timeout_error', 'upstream_idle_timeout'),
-  unreachable: (id: string, code?: string) => new UpstreamError(502, `Upstream ${id} is unreachable${code ? ` (${code})` : ''}`, 'upstream_error', 'upstream_unreachable'),
+    new UpstreamError(
+      502,
+      `Upstream ${id} sent a response larger than ${maxBytes} bytes (UPSTREAM_MAX_RESPONSE_BYTES); Parley stopped reading it.`,
+      'upstream_error',
+      'upstream_response_too_large',
+    ),
+  firstByteTimeout: (id: string) =>
+    new UpstreamError(504, `Upstream ${id} did not answer in time`, 'timeout_error', 'upstream_timeout'),
+  idleTimeout: (id: string) =>
+    new UpstreamError(
+      504,
+      `Upstream ${id} stopped sending in the middle of its response`,
+      'timeout_error',
+      'upstream_idle_timeout',
+    ),
+  unreachable: (id: string, code?: string) =>
+    new UpstreamError(
+      502,
+      `Upstream ${id} is unreachable${code ? ` (${code})` : ''}`,
+      'upstream_error',
+      'upstream_unreachable',
+    ),
   /**
    * The upstream refused Parley's own credentials for it: the operator's configuration, not the
    * client's key, so never a 401 (it would look exactly like a wrong Parley key). `upstreamCode`

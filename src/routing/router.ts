@@ -9,7 +9,7 @@
  *   that exist.
  * GET /v1/models lists the aliases, then the default upstream's own models (./model-list.ts).
  */
-import { SettingsError, type Settings } from '../config/env.js';
+import { type Settings, SettingsError } from '../config/env.js';
 import type { FileConfig } from '../config/file.js';
 import { errors } from '../protocol/errors.js';
 import { BUILTIN_MODEL } from '../providers/builtin/index.js';
@@ -52,11 +52,19 @@ export class Router {
   ) {
     for (const r of aliases) this.routes.set(r.model, r);
     const created = Math.floor(Date.now() / 1000);
-    this.aliasModels = [...this.routes.values()].map((r) => ({ id: r.model, created, owned_by: r.targets[0]!.provider.id }));
+    this.aliasModels = [...this.routes.values()].map((r) => ({
+      id: r.model,
+      created,
+      owned_by: r.targets[0]!.provider.id,
+    }));
     if (passthrough && canList(passthrough)) this.upstreamModels = new UpstreamModels(passthrough, modelListTimeoutMs);
     const names = [...this.routes.keys()];
-    const listed = names.slice(0, MAX_NAMED).map((n) => `\`${n}\``).join(', ');
-    this.available = names.length > MAX_NAMED ? `${listed} and ${names.length - MAX_NAMED} more (GET /v1/models)` : listed;
+    const listed = names
+      .slice(0, MAX_NAMED)
+      .map((n) => `\`${n}\``)
+      .join(', ');
+    this.available =
+      names.length > MAX_NAMED ? `${listed} and ${names.length - MAX_NAMED} more (GET /v1/models)` : listed;
   }
 
   resolve(model: string): Route {
@@ -89,18 +97,34 @@ export class Router {
  * The model table over the providers (built from the registry, see providers/create-providers.ts).
  * A name that points at no provider stops Parley here, before it listens.
  */
-export function buildRouter(settings: Settings, file: FileConfig = {}, providers: Map<string, Provider> = createProviders(settings, file)): Router {
+export function buildRouter(
+  settings: Settings,
+  file: FileConfig = {},
+  providers: Map<string, Provider> = createProviders(settings, file),
+): Router {
   const provider = (name: string, where: string): Provider => {
     const p = providers.get(name);
     if (p) return p;
-    const fix = name === 'openai' ? 'set OPENAI_API_KEY (provider "openai" exists only then) or define it under providers' : 'define it under providers';
-    throw new SettingsError(`PARLEY_CONFIG${settings.configFile ? ` ${settings.configFile}` : ''}: ${where} names provider "${name}", which is not configured (configured: ${[...providers.keys()].join(', ')}): ${fix}`);
+    const fix =
+      name === 'openai'
+        ? 'set OPENAI_API_KEY (provider "openai" exists only then) or define it under providers'
+        : 'define it under providers';
+    throw new SettingsError(
+      `PARLEY_CONFIG${settings.configFile ? ` ${settings.configFile}` : ''}: ${where} names provider "${name}", which is not configured (configured: ${[...providers.keys()].join(', ')}): ${fix}`,
+    );
   };
 
   const aliases: Route[] = [];
   for (const [model, m] of Object.entries(file.models ?? {})) {
-    const targets = 'targets' in m ? m.targets.map((t, i) => ({ t, where: `models.${model}.targets[${i}]` })) : [{ t: m, where: `models.${model}` }];
-    aliases.push({ model, targets: targets.map(({ t, where }) => ({ provider: provider(t.provider, where), model: t.model })), fallbackReply: m.fallbackReply });
+    const targets =
+      'targets' in m
+        ? m.targets.map((t, i) => ({ t, where: `models.${model}.targets[${i}]` }))
+        : [{ t: m, where: `models.${model}` }];
+    aliases.push({
+      model,
+      targets: targets.map(({ t, where }) => ({ provider: provider(t.provider, where), model: t.model })),
+      fallbackReply: m.fallbackReply,
+    });
   }
   if (!file.models?.default) {
     aliases.push(
@@ -110,5 +134,10 @@ export function buildRouter(settings: Settings, file: FileConfig = {}, providers
     );
   }
   const passthroughName = file.defaultProvider ?? (providers.has('openai') ? 'openai' : undefined);
-  return new Router(providers, aliases, passthroughName ? provider(passthroughName, 'defaultProvider') : undefined, settings.upstreamModelsTimeoutMs);
+  return new Router(
+    providers,
+    aliases,
+    passthroughName ? provider(passthroughName, 'defaultProvider') : undefined,
+    settings.upstreamModelsTimeoutMs,
+  );
 }

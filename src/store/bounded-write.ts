@@ -80,7 +80,12 @@ const timedOut = (ms: number) => new Error(`database write timed out after ${ms}
  * is full, or PGlite's socket accepts no one while another connection holds a transaction).
  * A connection that arrives after the caller gave up goes back to the pool.
  */
-async function connect(pool: pg.Pool, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<pg.PoolClient> {
+async function connect(
+  pool: pg.Pool,
+  deadline: number,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<pg.PoolClient> {
   signal?.throwIfAborted();
   const pending = pool.connect();
   let timer: NodeJS.Timeout | undefined;
@@ -93,7 +98,10 @@ async function connect(pool: pg.Pool, deadline: number, timeoutMs: number, signa
   try {
     return await Promise.race([pending, givenUp]);
   } catch (err) {
-    pending.then((c) => c.release(), () => {});
+    pending.then(
+      (c) => c.release(),
+      () => {},
+    );
     throw err;
   } finally {
     clearTimeout(timer);

@@ -125,7 +125,8 @@ function takeOverIfStale(path: string, dataDir: string): void {
     throw err;
   }
   const owner = parse(seen);
-  if (owner && ownerAlive(path, owner)) throw inUse(dataDir, path, owner.pid === process.pid ? 'this process' : `another Parley (pid ${owner.pid})`);
+  if (owner && ownerAlive(path, owner))
+    throw inUse(dataDir, path, owner.pid === process.pid ? 'this process' : `another Parley (pid ${owner.pid})`);
   if (!owner) {
     // Created but not written yet (the writer is microseconds behind), or its creator died in between.
     let age: number;

@@ -4,12 +4,13 @@
  * the main thread holds one `pg` pool, used by Prisma (through @prisma/adapter-pg) and by
  * the migration runner, so both databases go through the same code.
  */
-import pg from 'pg';
+
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import pg from 'pg';
 import { SettingsError } from '../config/env.js';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { EMBEDDED_MAX_CONNECTIONS, startEmbeddedPostgres, type EmbeddedPostgres } from './pglite.js';
+import { EMBEDDED_MAX_CONNECTIONS, type EmbeddedPostgres, startEmbeddedPostgres } from './pglite.js';
 
 export interface DatabaseOptions {
   /** PostgreSQL connection string; unset → embedded PGlite in dataDir. */
@@ -59,22 +60,34 @@ function connectionError(err: Error & { code?: string }, url: string): SettingsE
   const embedded = 'or unset DATABASE_URL to use the embedded database';
   switch (err.code) {
     case 'ECONNREFUSED':
-      return new SettingsError(`DATABASE_URL: nothing accepts connections at ${where} (connection refused): start PostgreSQL there or fix the host and port, ${embedded}`);
+      return new SettingsError(
+        `DATABASE_URL: nothing accepts connections at ${where} (connection refused): start PostgreSQL there or fix the host and port, ${embedded}`,
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new SettingsError(`DATABASE_URL: the host "${host}" cannot be resolved (${err.code}): fix the host name, ${embedded}`);
+      return new SettingsError(
+        `DATABASE_URL: the host "${host}" cannot be resolved (${err.code}): fix the host name, ${embedded}`,
+      );
     case 'ETIMEDOUT':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return new SettingsError(`DATABASE_URL: ${where} cannot be reached (${err.code}): check the host, port and firewall, ${embedded}`);
+      return new SettingsError(
+        `DATABASE_URL: ${where} cannot be reached (${err.code}): check the host, port and firewall, ${embedded}`,
+      );
     case '3D000': // invalid_catalog_name
-      return new SettingsError(`DATABASE_URL: ${err.message} on ${where}: create it (createdb <name>) or fix the database name at the end of the URL`);
+      return new SettingsError(
+        `DATABASE_URL: ${err.message} on ${where}: create it (createdb <name>) or fix the database name at the end of the URL`,
+      );
     case '28P01': // invalid_password
     case '28000': // invalid_authorization_specification
-      return new SettingsError(`DATABASE_URL: PostgreSQL at ${where} refused the login (${err.message}): fix the user name and password in the URL`);
+      return new SettingsError(
+        `DATABASE_URL: PostgreSQL at ${where} refused the login (${err.message}): fix the user name and password in the URL`,
+      );
   }
   if (/timeout/i.test(err.message)) {
-    return new SettingsError(`DATABASE_URL: ${where} did not answer within ${CONNECT_TIMEOUT_MS / 1000} s: check the host, port and firewall, ${embedded}`);
+    return new SettingsError(
+      `DATABASE_URL: ${where} did not answer within ${CONNECT_TIMEOUT_MS / 1000} s: check the host, port and firewall, ${embedded}`,
+    );
   }
   return new SettingsError(`DATABASE_URL: cannot connect to PostgreSQL at ${where}: ${err.message}`);
 }

@@ -101,7 +101,8 @@ export class DbKeys implements KeySource {
         if (this.failing) this.log.info('database keys are refreshed again');
         this.failing = false;
       } catch (err) {
-        if (!this.failing) this.log.warn({ err: (err as Error).message }, 'refreshing database keys failed; using the keys last read');
+        if (!this.failing)
+          this.log.warn({ err: (err as Error).message }, 'refreshing database keys failed; using the keys last read');
         this.failing = true;
       } finally {
         this.refreshing = null;
@@ -112,7 +113,9 @@ export class DbKeys implements KeySource {
 
   private async load(): Promise<void> {
     const [rows, total] = await Promise.all([
-      this.prisma.apiKey.findMany({ select: { id: true, hash: true, expiresAt: true, allowedModels: true, revokedAt: true } }),
+      this.prisma.apiKey.findMany({
+        select: { id: true, hash: true, expiresAt: true, allowedModels: true, revokedAt: true },
+      }),
       this.prisma.apiKey.count(),
     ]);
     const next = new Map<string, ActiveKey>();
@@ -164,7 +167,9 @@ export class DbKeys implements KeySource {
   async revoke(id: string): Promise<ApiKey | null> {
     const existing = await this.prisma.apiKey.findUnique({ where: { id } });
     if (!existing) return null;
-    const key = existing.revokedAt ? existing : await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    const key = existing.revokedAt
+      ? existing
+      : await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
     this.revokedHere.add(key.hash);
     this.createdHere.delete(key.hash);
     this.revoked.add(key.hash);

@@ -6,11 +6,11 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Settings } from '../config/env.js';
-import { openDatabase, type Database } from './database.js';
+import { type Database, openDatabase } from './database.js';
 import { DbKeys } from './db-keys.js';
 import { migrate } from './migrate.js';
 import { copyFileWriter } from './usage-copy.js';
-import { BatchedUsageSink, insertWriter, type BatchWriter } from './usage-sink.js';
+import { BatchedUsageSink, type BatchWriter, insertWriter } from './usage-sink.js';
 import { replaySpilled, spillTo } from './usage-spill.js';
 
 export interface Store {
@@ -75,8 +75,15 @@ async function within(step: Promise<void>, ms: number, what: string, log: Fastif
     timer = setTimeout(() => r('late'), ms);
   });
   try {
-    const outcome = await Promise.race([step.then(() => 'done' as const, (err: Error) => err), late]);
-    if (outcome === 'late') log.warn(`${what} took longer than PARLEY_DB_WRITE_TIMEOUT_MS (${ms} ms); not waiting for it`);
+    const outcome = await Promise.race([
+      step.then(
+        () => 'done' as const,
+        (err: Error) => err,
+      ),
+      late,
+    ]);
+    if (outcome === 'late')
+      log.warn(`${what} took longer than PARLEY_DB_WRITE_TIMEOUT_MS (${ms} ms); not waiting for it`);
     else if (outcome instanceof Error) log.warn({ err: outcome.message }, `${what} failed`);
   } finally {
     clearTimeout(timer);

@@ -63,19 +63,29 @@ interface AppliedRow {
 }
 
 /** Applies what's pending; returns the names applied now. */
-export async function migrate(pool: pg.Pool, log: FastifyBaseLogger, migrations: Migration[] = readMigrations()): Promise<string[]> {
+export async function migrate(
+  pool: pg.Pool,
+  log: FastifyBaseLogger,
+  migrations: Migration[] = readMigrations(),
+): Promise<string[]> {
   const client = await pool.connect();
   let locked = false;
   let broken: Error | undefined;
   try {
-    const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [MIGRATION_LOCK_KEY]);
+    const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [
+      MIGRATION_LOCK_KEY,
+    ]);
     if (!rows[0]?.got) {
       log.info('another instance is migrating the database; waiting for it');
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     }
     locked = true;
     await client.query(CREATE_TABLE);
-    const applied = (await client.query<AppliedRow>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"')).rows;
+    const applied = (
+      await client.query<AppliedRow>(
+        'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"',
+      )
+    ).rows;
 
     const failed = applied.find((r) => r.finished_at === null && r.rolled_back_at === null);
     if (failed) {
@@ -83,11 +93,20 @@ export async function migrate(pool: pg.Pool, log: FastifyBaseLogger, migrations:
         `Migration ${failed.migration_name} is recorded as failed in _prisma_migrations (by the Prisma CLI). Fix the database, then mark it with \`prisma migrate resolve --rolled-back ${failed.migration_name}\` or \`--applied\`.`,
       );
     }
-    const done = new Map(applied.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => [r.migration_name, r.checksum]));
+    const done = new Map(
+      applied
+        .filter((r) => r.finished_at !== null && r.rolled_back_at === null)
+        .map((r) => [r.migration_name, r.checksum]),
+    );
     for (const [name, checksum] of done) {
       const m = migrations.find((x) => x.name === name);
-      if (!m) log.warn({ migration: name }, 'the database has a migration this version of Parley does not know (a newer version migrated it?)');
-      else if (m.checksum !== checksum) log.warn({ migration: name }, 'an applied migration was edited since it ran; its changes are not re-applied');
+      if (!m)
+        log.warn(
+          { migration: name },
+          'the database has a migration this version of Parley does not know (a newer version migrated it?)',
+        );
+      else if (m.checksum !== checksum)
+        log.warn({ migration: name }, 'an applied migration was edited since it ran; its changes are not re-applied');
     }
 
     const appliedNow: string[] = [];

@@ -64,13 +64,18 @@ async function stop(): Promise<void> {
 }
 
 // (An init worker listens for nothing, so it exits once the files are written.)
-if (mode === 'serve') port.on('message', (msg: { type: string }) => {
-  if (msg.type !== 'stop') return;
-  stop().then(
-    () => port.postMessage({ type: 'stopped' } satisfies PgliteWorkerMessage),
-    (err: Error) => port.postMessage({ type: 'error', message: `closing the embedded database failed: ${err.message}` } satisfies PgliteWorkerMessage),
-  );
-});
+if (mode === 'serve')
+  port.on('message', (msg: { type: string }) => {
+    if (msg.type !== 'stop') return;
+    stop().then(
+      () => port.postMessage({ type: 'stopped' } satisfies PgliteWorkerMessage),
+      (err: Error) =>
+        port.postMessage({
+          type: 'error',
+          message: `closing the embedded database failed: ${err.message}`,
+        } satisfies PgliteWorkerMessage),
+    );
+  });
 
 start().then(
   () => {

@@ -63,7 +63,8 @@ function socketInUse(path: string): Promise<boolean> {
  * source (.ts, under tsx) the worker first registers tsx's loader, which workers don't inherit.
  */
 function newWorker(workerData: PgliteWorkerData): Worker {
-  if (!fileURLToPath(import.meta.url).endsWith('.ts')) return new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData });
+  if (!fileURLToPath(import.meta.url).endsWith('.ts'))
+    return new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData });
   const tsx = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./pglite-worker.ts', import.meta.url).href;
   const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
@@ -86,7 +87,10 @@ export async function initDataDir(data: PgliteWorkerData): Promise<void> {
     failure ??= err.message;
   });
   const code = await new Promise<number>((resolve) => w.once('exit', resolve));
-  if (failure || code !== 0) throw new Error(`The embedded database (PGlite in ${data.dataDir}) could not be created: ${failure ?? `exit code ${code}`}`);
+  if (failure || code !== 0)
+    throw new Error(
+      `The embedded database (PGlite in ${data.dataDir}) could not be created: ${failure ?? `exit code ${code}`}`,
+    );
 }
 
 export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLogger): Promise<EmbeddedPostgres> {
@@ -134,12 +138,19 @@ export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLog
       // The lock rules out another Parley; this still catches a server the lock can't see
       // (a Parley older than the lock file).
       if (await socketInUse(socketPath)) {
-        throw new Error(`The embedded database in ${dataDir} is already in use by another process (socket ${socketPath}). Use another PARLEY_DATA_DIR, or PostgreSQL via DATABASE_URL to run several instances.`);
+        throw new Error(
+          `The embedded database in ${dataDir} is already in use by another process (socket ${socketPath}). Use another PARLEY_DATA_DIR, or PostgreSQL via DATABASE_URL to run several instances.`,
+        );
       }
       rmSync(socketPath, { force: true }); // left over by a process that didn't exit cleanly
     }
     stopping = false;
-    const data: PgliteWorkerData = { dataDir: dbDir, socketPath, maxConnections: EMBEDDED_MAX_CONNECTIONS, mode: 'serve' };
+    const data: PgliteWorkerData = {
+      dataDir: dbDir,
+      socketPath,
+      maxConnections: EMBEDDED_MAX_CONNECTIONS,
+      mode: 'serve',
+    };
     if (!existsSync(join(dbDir, 'PG_VERSION'))) await initDataDir(data);
     const w = newWorker(data);
     worker = w;
@@ -160,7 +171,11 @@ export async function startEmbeddedPostgres(dataDir: string, log: FastifyBaseLog
       };
       const onExit = (code: number) => {
         cleanup();
-        reject(new Error(`The embedded database worker exited during startup (code ${code})${failure ? `: ${failure.message}` : ''}`));
+        reject(
+          new Error(
+            `The embedded database worker exited during startup (code ${code})${failure ? `: ${failure.message}` : ''}`,
+          ),
+        );
       };
       const cleanup = () => {
         w.off('message', onMessage);

@@ -26,7 +26,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { boundedWrite } from './bounded-write.js';
-import { COLUMN_LIST, COLUMNS, columnValue, insertWriter, type BatchWriter, type PendingRecord } from './usage-sink.js';
+import { type BatchWriter, COLUMN_LIST, COLUMNS, columnValue, insertWriter, type PendingRecord } from './usage-sink.js';
 
 /** Batch files are named `<prefix><n>.csv` in the data directory (PostgreSQL ignores files it does not know there). */
 export const COPY_FILE_PREFIX = 'parley-usage-batch-';
@@ -59,7 +59,8 @@ export interface CopyWriterOptions {
 
 export function copyFileWriter(pool: pg.Pool, opts: CopyWriterOptions): BatchWriter {
   // Left by a process that was killed mid-batch: their rows are either in or lost with it.
-  for (const f of readdirSync(opts.hostDir)) if (f.startsWith(COPY_FILE_PREFIX)) rmSync(join(opts.hostDir, f), { force: true });
+  for (const f of readdirSync(opts.hostDir))
+    if (f.startsWith(COPY_FILE_PREFIX)) rmSync(join(opts.hostDir, f), { force: true });
   const insert = insertWriter(pool, opts.timeoutMs);
   let attempt = 0;
   return async (batch, signal) => {

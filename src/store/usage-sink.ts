@@ -187,7 +187,10 @@ export class BatchedUsageSink implements UsageSink {
       this.dropped++;
       // Once per power of two, so a long outage doesn't flood the log.
       if ((this.dropped & (this.dropped - 1)) === 0) {
-        this.log.warn({ dropped: this.dropped, buffered: this.buffer.length }, 'usage buffer full (database unreachable?): dropping usage records');
+        this.log.warn(
+          { dropped: this.dropped, buffered: this.buffer.length },
+          'usage buffer full (database unreachable?): dropping usage records',
+        );
         this.droppedLogged = this.dropped;
       }
       return;
@@ -216,7 +219,11 @@ export class BatchedUsageSink implements UsageSink {
         if (generation !== this.generation) return;
         this.retryAt = Date.now() + this.backoffMs;
         this.backoffMs = Math.min(this.backoffMs * 2, this.retryMaxMs);
-        if (!this.failing) this.log.warn({ err: (err as Error).message, buffered: this.buffer.length }, 'writing usage records failed; keeping them and retrying');
+        if (!this.failing)
+          this.log.warn(
+            { err: (err as Error).message, buffered: this.buffer.length },
+            'writing usage records failed; keeping them and retrying',
+          );
         this.failing = true;
         return;
       }
@@ -225,7 +232,8 @@ export class BatchedUsageSink implements UsageSink {
       // Records only ever join at the end, so the written ones are still the first.
       this.buffer.splice(0, batch.length);
       this.written += batch.length;
-      if (this.failing) this.log.info({ buffered: this.buffer.length, dropped: this.dropped }, 'usage records are being written again');
+      if (this.failing)
+        this.log.info({ buffered: this.buffer.length, dropped: this.dropped }, 'usage records are being written again');
       this.failing = false;
       this.backoffMs = this.retryMinMs;
       this.retryAt = 0;
@@ -255,7 +263,8 @@ export class BatchedUsageSink implements UsageSink {
       this.retryAt = 0;
       this.kick();
     }
-    if (this.dropped > this.droppedLogged) this.log.warn({ dropped: this.dropped }, 'usage records dropped because the buffer was full');
+    if (this.dropped > this.droppedLogged)
+      this.log.warn({ dropped: this.dropped }, 'usage records dropped because the buffer was full');
   }
 
   /** Hands the buffer to the spill file (the flush deadline has passed). */
@@ -266,14 +275,23 @@ export class BatchedUsageSink implements UsageSink {
     this.abandon.abort();
     this.abandon = new AbortController();
     if (!this.opts.spill) {
-      this.log.error({ lost: unwritten.length }, 'could not write usage records before shutdown: the database did not take them in time');
+      this.log.error(
+        { lost: unwritten.length },
+        'could not write usage records before shutdown: the database did not take them in time',
+      );
       return;
     }
     try {
       const file = this.opts.spill(unwritten);
-      this.log.warn({ spilled: unwritten.length, file }, 'usage records not written before the shutdown deadline were saved to a file; the next start writes them to the database');
+      this.log.warn(
+        { spilled: unwritten.length, file },
+        'usage records not written before the shutdown deadline were saved to a file; the next start writes them to the database',
+      );
     } catch (err) {
-      this.log.error({ lost: unwritten.length, err: (err as Error).message }, 'could not write usage records before shutdown, nor save them to a file');
+      this.log.error(
+        { lost: unwritten.length, err: (err as Error).message },
+        'could not write usage records before shutdown, nor save them to a file',
+      );
     }
   }
 

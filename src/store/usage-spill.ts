@@ -10,7 +10,17 @@
  * deadline are in already and must be skipped; a file is removed only once every row in
  * it is written.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { BatchWriter, PendingRecord } from './usage-sink.js';
@@ -49,11 +59,18 @@ function parseLine(line: string): PendingRecord {
  * A file that can't be written now stays for the next start; one that can't be read is
  * renamed `*.unreadable` and kept for a human.
  */
-export async function replaySpilled(dataDir: string, write: BatchWriter, log: FastifyBaseLogger, batchSize = 1000): Promise<void> {
+export async function replaySpilled(
+  dataDir: string,
+  write: BatchWriter,
+  log: FastifyBaseLogger,
+  batchSize = 1000,
+): Promise<void> {
   const dir = join(dataDir, SPILL_DIR_NAME);
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
@@ -64,14 +81,20 @@ export async function replaySpilled(dataDir: string, write: BatchWriter, log: Fa
     try {
       records = readFileSync(file, 'utf8').split('\n').filter(Boolean).map(parseLine);
     } catch (err) {
-      log.error({ file, err: (err as Error).message }, 'a file of unwritten usage records could not be read; keeping it as .unreadable');
+      log.error(
+        { file, err: (err as Error).message },
+        'a file of unwritten usage records could not be read; keeping it as .unreadable',
+      );
       renameSync(file, `${file}.unreadable`);
       continue;
     }
     try {
       for (let i = 0; i < records.length; i += batchSize) await write(records.slice(i, i + batchSize));
     } catch (err) {
-      log.warn({ file, records: records.length, err: (err as Error).message }, 'could not write the usage records saved at an earlier shutdown; keeping the file for the next start');
+      log.warn(
+        { file, records: records.length, err: (err as Error).message },
+        'could not write the usage records saved at an earlier shutdown; keeping the file for the next start',
+      );
       return;
     }
     rmSync(file, { force: true });

@@ -18,9 +18,13 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v.leng
 
 /** Vapi sends `call` on every Custom LLM request; phoneNumber/customer come with it on phone calls. */
 export function isVapiRequest(body: unknown): body is Obj {
-  return obj(body) !== undefined && (obj((body as Obj).call) !== undefined || obj((body as Obj).phoneNumber) !== undefined || obj((body as Obj).customer) !== undefined);
+  return (
+    obj(body) !== undefined &&
+    (obj((body as Obj).call) !== undefined ||
+      obj((body as Obj).phoneNumber) !== undefined ||
+      obj((body as Obj).customer) !== undefined)
+  );
 }
-
 
 export function vapiContextOf(body: Obj): VapiCallContext {
   const call = obj(body.call) ?? {};

@@ -67,7 +67,12 @@ export async function startMockUpstream(): Promise<MockUpstream> {
   const received: Received[] = [];
   const scenarios = new Map<string, Scenario>([['*', { kind: 'text' }]]);
   const sockets = new Set<import('node:net').Socket>();
-  const state = { aborted: 0, modelRequests: 0, modelRequestHeaders: undefined as IncomingMessage['headers'] | undefined, models: { kind: 'error', status: 404 } as ModelsScenario };
+  const state = {
+    aborted: 0,
+    modelRequests: 0,
+    modelRequestHeaders: undefined as IncomingMessage['headers'] | undefined,
+    models: { kind: 'error', status: 404 } as ModelsScenario,
+  };
 
   const server: Server = createServer(async (req, res) => {
     if (req.method === 'GET' && req.url?.split('?')[0]?.endsWith('/models')) {
@@ -130,7 +135,13 @@ function listModels(m: ModelsScenario, res: ServerResponse): void {
     res.writeHead(m.status, { 'content-type': 'application/json' }).end(envelope(m.status));
     return;
   }
-  const body = m.kind === 'raw' ? m.body : JSON.stringify({ object: 'list', data: m.ids.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'mock-org' })) });
+  const body =
+    m.kind === 'raw'
+      ? m.body
+      : JSON.stringify({
+          object: 'list',
+          data: m.ids.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'mock-org' })),
+        });
   res.writeHead(200, { 'content-type': 'application/json' }).end(body);
 }
 
@@ -164,7 +175,12 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
   if (!stream) {
     const message =
       s.kind === 'tool'
-        ? { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'call_mock1', type: 'function', function: { name: s.name, arguments: s.args } }] }
+        ? {
+            role: 'assistant',
+            content: null,
+            refusal: null,
+            tool_calls: [{ id: 'call_mock1', type: 'function', function: { name: s.name, arguments: s.args } }],
+          }
         : { role: 'assistant', content: text, refusal: null };
     res.writeHead(200, { 'content-type': 'application/json' }).end(
       JSON.stringify({
@@ -172,7 +188,12 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
         object: 'chat.completion',
         created,
         model,
-        choices: Array.from({ length: n }, (_, index) => ({ index, message, logprobs: null, finish_reason: s.kind === 'tool' ? 'tool_calls' : 'stop' })),
+        choices: Array.from({ length: n }, (_, index) => ({
+          index,
+          message,
+          logprobs: null,
+          finish_reason: s.kind === 'tool' ? 'tool_calls' : 'stop',
+        })),
         usage,
         system_fingerprint: 'fp_mock',
       }),
@@ -183,22 +204,61 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_mock', choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
   const events: string[] = [];
-  for (let i = 0; i < n; i++) events.push(chunk([{ index: i, delta: { role: 'assistant', content: s.kind === 'tool' ? null : '' }, logprobs: null, finish_reason: null }]));
+  for (let i = 0; i < n; i++)
+    events.push(
+      chunk([
+        {
+          index: i,
+          delta: { role: 'assistant', content: s.kind === 'tool' ? null : '' },
+          logprobs: null,
+          finish_reason: null,
+        },
+      ]),
+    );
   if (s.kind === 'tool') {
-    events.push(chunk([{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_mock1', type: 'function', function: { name: s.name, arguments: '' } }] }, logprobs: null, finish_reason: null }]));
+    events.push(
+      chunk([
+        {
+          index: 0,
+          delta: {
+            tool_calls: [{ index: 0, id: 'call_mock1', type: 'function', function: { name: s.name, arguments: '' } }],
+          },
+          logprobs: null,
+          finish_reason: null,
+        },
+      ]),
+    );
     for (const part of s.args.match(/.{1,5}/gs) ?? []) {
-      events.push(chunk([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] }, logprobs: null, finish_reason: null }]));
+      events.push(
+        chunk([
+          {
+            index: 0,
+            delta: { tool_calls: [{ index: 0, function: { arguments: part } }] },
+            logprobs: null,
+            finish_reason: null,
+          },
+        ]),
+      );
     }
     events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'tool_calls' }]));
   } else {
     for (const word of text.match(/\s*\S+/g) ?? []) {
-      for (let i = 0; i < n; i++) events.push(chunk([{ index: i, delta: { content: word }, logprobs: null, finish_reason: null }]));
+      for (let i = 0; i < n; i++)
+        events.push(chunk([{ index: i, delta: { content: word }, logprobs: null, finish_reason: null }]));
     }
     for (let i = 0; i < n; i++) events.push(chunk([{ index: i, delta: {}, logprobs: null, finish_reason: 'stop' }]));
   }
   // A usage chunk whose JSON stops in the middle of its usage object.
-  if (s.kind === 'malformed-usage') events.splice(s.afterChunks, 0, `data: {"id":"${id}","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":11,\n\n`);
-  if (includeUsage) events.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_mock', choices: [], usage })}\n\n`);
+  if (s.kind === 'malformed-usage')
+    events.splice(
+      s.afterChunks,
+      0,
+      `data: {"id":"${id}","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":11,\n\n`,
+    );
+  if (includeUsage)
+    events.push(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_mock', choices: [], usage })}\n\n`,
+    );
   events.push('data: [DONE]\n\n');
 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -206,7 +266,10 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
   let i = 0;
   const next = () => {
     if (res.destroyed) return;
-    if ((s.kind === 'broken' || s.kind === 'midstream-error' || s.kind === 'stall' || s.kind === 'reset') && i === s.afterChunks) {
+    if (
+      (s.kind === 'broken' || s.kind === 'midstream-error' || s.kind === 'stall' || s.kind === 'reset') &&
+      i === s.afterChunks
+    ) {
       if (s.kind === 'broken') res.socket?.destroy();
       if (s.kind === 'reset') res.socket?.resetAndDestroy();
       if (s.kind === 'midstream-error') res.end(`data: ${envelope(500)}\n\n`);
@@ -228,9 +291,15 @@ function endless(body: Record<string, unknown>, res: ServerResponse): void {
   const stream = body.stream === true;
   res.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' });
   const piece = stream
-    ? `data: ${JSON.stringify({ id: 'chatcmpl-mock123', object: 'chat.completion.chunk', created: 1_700_000_000, model: String(body.model), choices: [{ index: 0, delta: { content: ' more' }, logprobs: null, finish_reason: null }] })}\n\n`.repeat(100)
+    ? `data: ${JSON.stringify({ id: 'chatcmpl-mock123', object: 'chat.completion.chunk', created: 1_700_000_000, model: String(body.model), choices: [{ index: 0, delta: { content: ' more' }, logprobs: null, finish_reason: null }] })}\n\n`.repeat(
+        100,
+      )
     : 'x'.repeat(64 * 1024);
-  res.write(stream ? `data: ${JSON.stringify({ id: 'chatcmpl-mock123', object: 'chat.completion.chunk', created: 1_700_000_000, model: String(body.model), choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] })}\n\n` : '{"id":"chatcmpl-mock123","object":"chat.completion","content":"');
+  res.write(
+    stream
+      ? `data: ${JSON.stringify({ id: 'chatcmpl-mock123', object: 'chat.completion.chunk', created: 1_700_000_000, model: String(body.model), choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] })}\n\n`
+      : '{"id":"chatcmpl-mock123","object":"chat.completion","content":"',
+  );
   let sent = 0;
   const pump = () => {
     while (!res.destroyed) {

@@ -17,7 +17,10 @@ function nullableToJsonSchema(node: unknown): unknown {
   const o: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) {
     if (k === 'discriminator' || k === 'example' || k.startsWith('x-')) continue;
-    o[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, nullableToJsonSchema(s)])) : nullableToJsonSchema(v);
+    o[k] =
+      k === 'properties'
+        ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, nullableToJsonSchema(s)]))
+        : nullableToJsonSchema(v);
   }
   if (o.nullable === true) {
     delete o.nullable;
@@ -36,7 +39,9 @@ function load(): Ajv2020 {
     ajv.addSchema({ $id: 'openai', components: { schemas: nullableToJsonSchema(spec.components.schemas) } });
   } else {
     console.log(`# ${OPENAI_SPEC} not found: validating against Parley's committed copy of the spec's schemas`);
-    const copy = JSON.parse(readFileSync(new URL('../../src/protocol/openai/schemas.json', import.meta.url), 'utf8')) as Record<string, object>;
+    const copy = JSON.parse(
+      readFileSync(new URL('../../src/protocol/openai/schemas.json', import.meta.url), 'utf8'),
+    ) as Record<string, object>;
     for (const s of Object.values(copy)) ajv.addSchema(s);
   }
   return ajv;
@@ -45,9 +50,13 @@ function load(): Ajv2020 {
 /** Throws with Ajv's errors when `value` is not a valid instance of the named spec schema. */
 export function assertSpec(schema: string, value: unknown): void {
   const validator = load();
-  const validate = HAVE_OPENAI_SPEC ? validator.getSchema(`openai#/components/schemas/${schema}`) : validator.getSchema(schema);
+  const validate = HAVE_OPENAI_SPEC
+    ? validator.getSchema(`openai#/components/schemas/${schema}`)
+    : validator.getSchema(schema);
   if (!validate) throw new Error(`no schema ${schema} in the spec`);
   if (!validate(value)) {
-    throw new Error(`not a valid ${schema}: ${JSON.stringify(validate.errors?.slice(0, 5), null, 1)}\nvalue: ${JSON.stringify(value).slice(0, 800)}`);
+    throw new Error(
+      `not a valid ${schema}: ${JSON.stringify(validate.errors?.slice(0, 5), null, 1)}\nvalue: ${JSON.stringify(value).slice(0, 800)}`,
+    );
   }
 }

@@ -10,7 +10,12 @@ export interface TestParley {
   close(): Promise<void>;
 }
 
-export async function startParley(env: Record<string, string> = {}, fileConfig?: FileConfig, extra: Partial<Settings> = {}, usage?: UsageSink): Promise<TestParley> {
+export async function startParley(
+  env: Record<string, string> = {},
+  fileConfig?: FileConfig,
+  extra: Partial<Settings> = {},
+  usage?: UsageSink,
+): Promise<TestParley> {
   const settings: Settings = {
     ...readSettings({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', LOG_LEVEL: 'silent', ...env }),
     port: 0,
@@ -22,7 +27,11 @@ export async function startParley(env: Record<string, string> = {}, fileConfig?:
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 /** Reads an SSE response into its data payloads (including "[DONE]"). */

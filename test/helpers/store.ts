@@ -2,13 +2,14 @@
  * Test helpers for persistence: a Parley with its store (embedded PGlite in a temp data
  * dir, or a fresh PostgreSQL database), GraphQL calls, and backends to run suites on.
  */
+
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
-import { after, before } from 'node:test';
 import { readSettings, type Settings } from '../../src/config/env.js';
 import { createParley, type Parley } from '../../src/server.js';
 import { openStore, type Store } from '../../src/store/index.js';
@@ -27,7 +28,10 @@ export interface Backend {
  * One Parley on a fresh database of `backend` for the enclosing describe block (started in
  * its `before`, closed with the backend's databases in its `after`).
  */
-export function storeParleyForSuite(backend: Backend, env: Record<string, string> = {}): { readonly parley: StoreParley } {
+export function storeParleyForSuite(
+  backend: Backend,
+  env: Record<string, string> = {},
+): { readonly parley: StoreParley } {
   let parley: StoreParley | undefined;
   before(async () => {
     parley = await startStoreParley({ ...(await backend.fresh()), ...env });
@@ -38,7 +42,7 @@ export function storeParleyForSuite(backend: Backend, env: Record<string, string
   });
   return {
     get parley() {
-      if (!parley) throw new Error('the suite\'s Parley is not started (use it inside a test)');
+      if (!parley) throw new Error("the suite's Parley is not started (use it inside a test)");
       return parley;
     },
   };
@@ -71,7 +75,9 @@ export function postgresBackend(): Backend {
   };
   return {
     name: 'postgres',
-    unavailable: base ? null : 'PARLEY_TEST_DATABASE_URL not set: the PostgreSQL variant needs a server (CI sets it; locally e.g. postgresql://postgres@127.0.0.1:5432/postgres)',
+    unavailable: base
+      ? null
+      : 'PARLEY_TEST_DATABASE_URL not set: the PostgreSQL variant needs a server (CI sets it; locally e.g. postgresql://postgres@127.0.0.1:5432/postgres)',
     async fresh() {
       const name = `parley_test_${randomBytes(6).toString('hex')}`;
       const c = admin();
@@ -137,10 +143,18 @@ export async function startStoreParley(env: Record<string, string>): Promise<Sto
 
 export interface GqlResult {
   status: number;
-  body: { data?: Record<string, any> | null; errors?: { message: string; extensions?: { code?: string }; path?: string[] }[] };
+  body: {
+    data?: Record<string, any> | null;
+    errors?: { message: string; extensions?: { code?: string }; path?: string[] }[];
+  };
 }
 
-export async function gql(url: string, query: string, variables?: Record<string, unknown>, key?: string): Promise<GqlResult> {
+export async function gql(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  key?: string,
+): Promise<GqlResult> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
@@ -153,7 +167,11 @@ export async function gql(url: string, query: string, variables?: Record<string,
 export const codes = (r: GqlResult): (string | undefined)[] => (r.body.errors ?? []).map((e) => e.extensions?.code);
 
 /** Waits until `check` returns true (polling; for things that happen in the background). */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, limitMs = 15_000): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  limitMs = 15_000,
+): Promise<void> {
   const until = Date.now() + limitMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
@@ -188,7 +206,8 @@ export function pgErrorResponse(fields: Record<string, string>): Buffer {
 }
 
 /** What PostgreSQL sends a new connection while it shuts down. */
-export const PG_SHUTTING_DOWN = () => pgErrorResponse({ S: 'FATAL', V: 'FATAL', C: '57P03', M: 'the database system is shutting down' });
+export const PG_SHUTTING_DOWN = () =>
+  pgErrorResponse({ S: 'FATAL', V: 'FATAL', C: '57P03', M: 'the database system is shutting down' });
 
 export async function pgOutage(databaseUrl: string): Promise<Outage> {
   const { createServer, connect } = await import('node:net');

@@ -19,7 +19,11 @@ export function checkStream(events: string[], opts: { n?: number; includeUsage?:
   for (let i = 0; i < n; i++) {
     const mine = chunks.filter((c) => c.choices.some((ch) => ch.index === i));
     assert.ok(mine.length > 0, `choice ${i} has chunks`);
-    assert.equal(mine[0]!.choices.find((ch) => ch.index === i)!.delta.role, 'assistant', `first delta of choice ${i} carries the role`);
+    assert.equal(
+      mine[0]!.choices.find((ch) => ch.index === i)!.delta.role,
+      'assistant',
+      `first delta of choice ${i} carries the role`,
+    );
     const finishes = mine.flatMap((c) => c.choices.filter((ch) => ch.index === i && ch.finish_reason !== null));
     assert.equal(finishes.length, 1, `exactly one finish_reason for choice ${i}`);
   }
@@ -35,5 +39,7 @@ export function checkStream(events: string[], opts: { n?: number; includeUsage?:
 }
 
 export function contentOf(chunks: Chunk[], index = 0): string {
-  return chunks.flatMap((c) => c.choices.filter((ch) => ch.index === index).map((ch) => (ch.delta.content as string | null) ?? '')).join('');
+  return chunks
+    .flatMap((c) => c.choices.filter((ch) => ch.index === index).map((ch) => (ch.delta.content as string | null) ?? ''))
+    .join('');
 }

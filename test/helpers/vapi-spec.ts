@@ -23,7 +23,9 @@ function specText(): string {
 export function assertVapi(schema: string, value: unknown): void {
   if (!ajv) {
     // Vapi's document has a few `enum: []`, which Ajv refuses to compile: read them as "any value".
-    const spec = JSON.parse(specText(), (k, v) => (k === 'enum' && Array.isArray(v) && v.length === 0 ? undefined : v)) as { components: unknown };
+    const spec = JSON.parse(specText(), (k, v) =>
+      k === 'enum' && Array.isArray(v) && v.length === 0 ? undefined : v,
+    ) as { components: unknown };
     ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
     ajv.addSchema({ $id: 'vapi', components: spec.components });
   }

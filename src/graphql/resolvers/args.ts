@@ -1,7 +1,8 @@
 /** Checks shared by the resolvers: ids, page sizes, text the database can store. */
-import { MAX_PAGE } from '../schema.js';
+
 import { Prisma } from '../../generated/prisma/client.js';
 import { badInput, notFound } from '../errors.js';
+import { MAX_PAGE } from '../schema.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -19,7 +20,8 @@ export function storable(value: string, field: string): string {
 
 export function pageSize(first: number | null | undefined, dflt: number): number {
   const n = first ?? dflt;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}; got ${n}`, 'first');
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE)
+    throw badInput(`first must be between 1 and ${MAX_PAGE}; got ${n}`, 'first');
   return n;
 }
 

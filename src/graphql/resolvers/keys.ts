@@ -40,12 +40,16 @@ export function keyResolvers({ prisma, keys, adminConfigured }: GraphqlDeps): IR
         const name = storable(args.name, 'name').trim();
         if (!name) throw badInput('name must not be empty', 'name');
         if (name.length > MAX_NAME) throw badInput(`name must be at most ${MAX_NAME} characters`, 'name');
-        if (args.expiresAt && args.expiresAt.getTime() <= Date.now()) throw badInput('expiresAt must be in the future', 'expiresAt');
+        if (args.expiresAt && args.expiresAt.getTime() <= Date.now())
+          throw badInput('expiresAt must be in the future', 'expiresAt');
         const models = args.allowedModels ?? undefined;
         if (models !== undefined) {
-          if (models.length === 0) throw badInput('allowedModels must not be empty: omit it to allow every model', 'allowedModels');
-          if (models.length > MAX_MODELS) throw badInput(`allowedModels may list at most ${MAX_MODELS} models`, 'allowedModels');
-          if (models.some((m) => !m.trim())) throw badInput('allowedModels must not contain empty names', 'allowedModels');
+          if (models.length === 0)
+            throw badInput('allowedModels must not be empty: omit it to allow every model', 'allowedModels');
+          if (models.length > MAX_MODELS)
+            throw badInput(`allowedModels may list at most ${MAX_MODELS} models`, 'allowedModels');
+          if (models.some((m) => !m.trim()))
+            throw badInput('allowedModels must not contain empty names', 'allowedModels');
           for (const m of models) storable(m, 'allowedModels');
         }
         const { key, secret } = await keys.create({ name, expiresAt: args.expiresAt ?? null, allowedModels: models });

@@ -10,12 +10,14 @@ import { isUuid, orNotFound, pageSize, storable } from './args.js';
 function title(raw: string): string {
   const t = storable(raw, 'title').trim();
   if (!t) throw badInput('title must not be empty', 'title');
-  if (t.length > MAX_TITLE_LENGTH) throw badInput(`title must be at most ${MAX_TITLE_LENGTH} characters; got ${t.length}`, 'title');
+  if (t.length > MAX_TITLE_LENGTH)
+    throw badInput(`title must be at most ${MAX_TITLE_LENGTH} characters; got ${t.length}`, 'title');
   return t;
 }
 
 export function todoResolvers({ prisma }: GraphqlDeps): IResolvers {
-  const lookup = async (id: string): Promise<Todo | null> => (isUuid(id) ? prisma.todo.findUnique({ where: { id } }) : null);
+  const lookup = async (id: string): Promise<Todo | null> =>
+    isUuid(id) ? prisma.todo.findUnique({ where: { id } }) : null;
   const find = async (id: string): Promise<Todo> => {
     const todo = await lookup(id);
     if (!todo) throw notFound('todo', id);
@@ -27,7 +29,8 @@ export function todoResolvers({ prisma }: GraphqlDeps): IResolvers {
         requireKey(ctx.caller);
         const take = pageSize(args.first, MAX_PAGE);
         // Only a missing todo is the caller's mistake; a database failure stays one.
-        if (args.after != null && !(await lookup(args.after))) throw badInput(`after: no todo with id ${JSON.stringify(args.after)}`, 'after');
+        if (args.after != null && !(await lookup(args.after)))
+          throw badInput(`after: no todo with id ${JSON.stringify(args.after)}`, 'after');
         return prisma.todo.findMany({
           where: args.completed == null ? {} : { completed: args.completed },
           orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
@@ -49,7 +52,10 @@ export function todoResolvers({ prisma }: GraphqlDeps): IResolvers {
         requireKey(ctx.caller);
         if (args.title === null) throw badInput('title cannot be null (omit it to keep the title)', 'title');
         if (args.completed === null) throw badInput('completed cannot be null (omit it to keep it)', 'completed');
-        const data = { ...(args.title !== undefined ? { title: title(args.title) } : {}), ...(args.completed !== undefined ? { completed: args.completed } : {}) };
+        const data = {
+          ...(args.title !== undefined ? { title: title(args.title) } : {}),
+          ...(args.completed !== undefined ? { completed: args.completed } : {}),
+        };
         if (!isUuid(args.id)) throw notFound('todo', args.id);
         return orNotFound(prisma.todo.update({ where: { id: args.id }, data }), 'todo', args.id);
       },

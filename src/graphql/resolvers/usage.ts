@@ -42,7 +42,8 @@ const encodeCursor = (r: RequestLog) => Buffer.from(`${r.createdAt.toISOString()
 function decodeCursor(c: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(c, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) throw badInput('after is not a cursor returned by requestLogs', 'after');
+  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id))
+    throw badInput('after is not a cursor returned by requestLogs', 'after');
   return { createdAt, id };
 }
 
@@ -56,7 +57,8 @@ function where(f: Filter | null | undefined): Prisma.RequestLogWhereInput {
   if (f.vapiCallId != null) w.vapiCallId = storable(f.vapiCallId, 'filter.vapiCallId');
   if (f.status != null) w.status = f.status;
   else if (f.errorsOnly) w.status = { gte: 400 };
-  if (f.from != null || f.to != null) w.createdAt = { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) };
+  if (f.from != null || f.to != null)
+    w.createdAt = { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) };
   return w;
 }
 
@@ -92,7 +94,11 @@ export function usageResolvers({ prisma, pool, adminConfigured }: GraphqlDeps): 
         const base = where(args.filter);
         const c = args.after != null ? decodeCursor(args.after) : null;
         const rows = await prisma.requestLog.findMany({
-          where: c ? { AND: [base, { OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] }] } : base,
+          where: c
+            ? {
+                AND: [base, { OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] }],
+              }
+            : base,
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
           take: take + 1,
         });
@@ -101,7 +107,10 @@ export function usageResolvers({ prisma, pool, adminConfigured }: GraphqlDeps): 
         return {
           nodes: page.map((r) => ({
             ...r,
-            vapi: r.vapiCallId || r.vapiAssistantId || r.vapiCustomerNumber ? { callId: r.vapiCallId, assistantId: r.vapiAssistantId, customerNumber: r.vapiCustomerNumber } : null,
+            vapi:
+              r.vapiCallId || r.vapiAssistantId || r.vapiCustomerNumber
+                ? { callId: r.vapiCallId, assistantId: r.vapiAssistantId, customerNumber: r.vapiCustomerNumber }
+                : null,
           })),
           pageInfo: { endCursor: last ? encodeCursor(last) : null, hasNextPage: rows.length > take },
         };

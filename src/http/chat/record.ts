@@ -5,10 +5,10 @@
  * (auth/failures.ts), so nobody without a key can write rows or crowd out real records.
  */
 import type { FastifyRequest } from 'fastify';
+import { capped } from '../../logging/limits.js';
 import type { ChatContext } from '../../pipeline/context.js';
 import { toRecord } from '../../pipeline/context.js';
 import type { UsageSink } from '../../usage/record.js';
-import { capped } from '../../logging/limits.js';
 
 export class ChatRecorder {
   constructor(

@@ -13,12 +13,19 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import { type AttemptLog, logAttemptFailure } from '../../pipeline/attempt-log.js';
 import type { Answer } from '../../pipeline/chat.js';
-import { logAttemptFailure, type AttemptLog } from '../../pipeline/attempt-log.js';
-import { noteClientAbort, noteCompleted, noteFailure, noteFirstByte, noteUsage, type ChatContext } from '../../pipeline/context.js';
+import {
+  type ChatContext,
+  noteClientAbort,
+  noteCompleted,
+  noteFailure,
+  noteFirstByte,
+  noteUsage,
+} from '../../pipeline/context.js';
 import type { Usage } from '../../protocol/chat.js';
-import { errorBody, ShuttingDownError, toApiError, type ErrorBody } from '../../protocol/errors.js';
-import { upstreamErrors, type UpstreamError } from '../../providers/errors.js';
+import { type ErrorBody, errorBody, ShuttingDownError, toApiError } from '../../protocol/errors.js';
+import { type UpstreamError, upstreamErrors } from '../../providers/errors.js';
 import { SseWriter, startSse } from './sse.js';
 
 const HAS_USAGE = /"usage"\s*:\s*\{/;
@@ -36,7 +43,12 @@ export interface WriteOptions {
  * Writes the answer. Throws only when it fails before anything was sent (the caller answers
  * with the HTTP error). Later failures end the stream with an error event, noted on `ctx`.
  */
-export async function writeAnswer(reply: FastifyReply, answer: Answer, ctx: ChatContext, opts: WriteOptions): Promise<void> {
+export async function writeAnswer(
+  reply: FastifyReply,
+  answer: Answer,
+  ctx: ChatContext,
+  opts: WriteOptions,
+): Promise<void> {
   if (answer.kind === 'json') {
     noteCompleted(ctx, answer.usage);
     await reply.header('content-type', 'application/json').send(answer.body);
@@ -45,7 +57,12 @@ export async function writeAnswer(reply: FastifyReply, answer: Answer, ctx: Chat
   await relayStream(reply, answer.events, ctx, opts);
 }
 
-async function relayStream(reply: FastifyReply, events: AsyncIterable<string>, ctx: ChatContext, opts: WriteOptions): Promise<void> {
+async function relayStream(
+  reply: FastifyReply,
+  events: AsyncIterable<string>,
+  ctx: ChatContext,
+  opts: WriteOptions,
+): Promise<void> {
   const res = reply.raw;
   let started = false;
   let done = false;
@@ -84,7 +101,10 @@ async function relayStream(reply: FastifyReply, events: AsyncIterable<string>, c
         const body = parseObject(data) as ErrorBody | null;
         const type = body?.error?.type;
         noteFailure(ctx, { status: 200, type: typeof type === 'string' ? (type as never) : 'upstream_error' }, false);
-        out.endWithError(body ?? errorBody('The upstream sent an error event that is not JSON.', 'upstream_error', 'bad_upstream_response'));
+        out.endWithError(
+          body ??
+            errorBody('The upstream sent an error event that is not JSON.', 'upstream_error', 'bad_upstream_response'),
+        );
         return;
       }
       if (write) {
@@ -100,10 +120,11 @@ async function relayStream(reply: FastifyReply, events: AsyncIterable<string>, c
       if (!res.destroyed) res.destroy();
       return;
     }
-    if (reason instanceof ShuttingDownError) err = reason;
-    else logAttemptFailure(opts.log, err, ctx.provider, ctx.upstreamModel, undefined, started);
-    if (!started) throw err;
-    const e = toApiError(err);
+    const shutdown = reason instanceof ShuttingDownError;
+    const failure = shutdown ? reason : err;
+    if (!shutdown) logAttemptFailure(opts.log, err, ctx.provider, ctx.upstreamModel, undefined, started);
+    if (!started) throw failure;
+    const e = toApiError(failure);
     noteFailure(ctx, e, false);
     out.endWithError(e.toBody());
     return;
@@ -122,7 +143,9 @@ async function relayStream(reply: FastifyReply, events: AsyncIterable<string>, c
     out.endWithDone();
   } else {
     noteFailure(ctx, { status: 200, type: 'upstream_error' }, false);
-    out.endWithError(errorBody('The upstream closed the stream before it finished.', 'upstream_error', 'upstream_stream_incomplete'));
+    out.endWithError(
+      errorBody('The upstream closed the stream before it finished.', 'upstream_error', 'upstream_stream_incomplete'),
+    );
   }
 }
 

@@ -9,12 +9,19 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ChatPipeline } from '../../pipeline/chat.js';
-import { newContext, noteClientAbort, noteFailure, noteRequest, noteVapiCall, type ChatContext } from '../../pipeline/context.js';
-import { includeUsageOf, type ChatRequest } from '../../protocol/chat.js';
+import {
+  type ChatContext,
+  newContext,
+  noteClientAbort,
+  noteFailure,
+  noteRequest,
+  noteVapiCall,
+} from '../../pipeline/context.js';
+import { type ChatRequest, includeUsageOf } from '../../protocol/chat.js';
 import { ApiError, ShuttingDownError, toApiError } from '../../protocol/errors.js';
 import { ref } from '../../protocol/schemas.js';
 import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../../vapi/context.js';
-import { Inflight } from '../chat/inflight.js';
+import type { Inflight } from '../chat/inflight.js';
 import type { ChatRecorder } from '../chat/record.js';
 import { writeAnswer } from '../chat/writer.js';
 import { fromFastifyError, sendApiError } from '../errors.js';
@@ -34,10 +41,20 @@ const jsonStringify = () => (data: unknown) => JSON.stringify(data);
 
 /** Small, realistic request bodies, by name (OpenAPI Example Objects): `default` is always routable. */
 export const CHAT_EXAMPLES = {
-  simple: { summary: 'One question, one JSON completion', value: { model: 'default', messages: [{ role: 'user', content: 'Tell me a joke' }] } },
+  simple: {
+    summary: 'One question, one JSON completion',
+    value: { model: 'default', messages: [{ role: 'user', content: 'Tell me a joke' }] },
+  },
   stream: {
     summary: 'Streamed as Server-Sent Events',
-    value: { model: 'default', stream: true, messages: [{ role: 'system', content: 'You are a friendly receptionist.' }, { role: 'user', content: 'Hi, are you open today?' }] },
+    value: {
+      model: 'default',
+      stream: true,
+      messages: [
+        { role: 'system', content: 'You are a friendly receptionist.' },
+        { role: 'user', content: 'Hi, are you open today?' },
+      ],
+    },
   },
 };
 
@@ -58,12 +75,18 @@ export const chatRouteSchema = {
       content: {
         'application/json': { schema: ref('CreateChatCompletionResponse') },
         'text/event-stream': {
-          schema: { type: 'string', description: 'SSE: one `data: <CreateChatCompletionStreamResponse JSON>` per chunk, then `data: [DONE]`.' },
+          schema: {
+            type: 'string',
+            description: 'SSE: one `data: <CreateChatCompletionStreamResponse JSON>` per chunk, then `data: [DONE]`.',
+          },
         },
       },
     },
     '4xx': { description: 'OpenAI error envelope.', ...ref('ErrorResponse') },
-    '5xx': { description: 'OpenAI error envelope (upstream unreachable 502, upstream timeout 504).', ...ref('ErrorResponse') },
+    '5xx': {
+      description: 'OpenAI error envelope (upstream unreachable 502, upstream timeout 504).',
+      ...ref('ErrorResponse'),
+    },
   },
 };
 
@@ -103,7 +126,8 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
   app.setErrorHandler((err, request, reply) => {
     const e = fromFastifyError(err, request);
     if (e.status >= 500) request.log.error({ err }, 'unhandled error');
-    const ctx = request.chat ?? (request.principal ? (request.chat = contextOf(request)) : null);
+    if (!request.chat && request.principal) request.chat = contextOf(request);
+    const ctx = request.chat;
     if (ctx) {
       noteRequest(ctx, request.body);
       if (e.code === 'client_closed_request') noteClientAbort(ctx);
@@ -117,7 +141,10 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
     app.post<{ Body: ChatRequest }>(
       url,
       {
-        schema: { ...chatRouteSchema, ...(url === '/chat/completions' ? { summary: 'Create a chat completion (root path, as Vapi calls it)' } : {}) },
+        schema: {
+          ...chatRouteSchema,
+          ...(url === '/chat/completions' ? { summary: 'Create a chat completion (root path, as Vapi calls it)' } : {}),
+        },
         // The response schemas document the API; bodies are sent as JSON text already.
         serializerCompiler: jsonStringify,
         config: { chat: url === '/chat/completions' ? 'vapi' : 'openai', auth: true },
@@ -134,7 +161,11 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
         inflight.add(ac);
         try {
           const answer = await pipeline.run(request.body, ctx, ac.signal, request.log);
-          await writeAnswer(reply, answer, ctx, { includeUsage: includeUsageOf(request.body), signal: ac.signal, log: request.log });
+          await writeAnswer(reply, answer, ctx, {
+            includeUsage: includeUsageOf(request.body),
+            signal: ac.signal,
+            log: request.log,
+          });
         } catch (err) {
           const reason: unknown = ac.signal.reason;
           if (ac.signal.aborted && !(reason instanceof ShuttingDownError)) {
@@ -159,6 +190,10 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
   }
 }
 
-function contextOf(request: { id: string; principal: ChatContext['principal']; routeOptions: { config: { chat?: 'openai' | 'vapi' } } }): ChatContext {
+function contextOf(request: {
+  id: string;
+  principal: ChatContext['principal'];
+  routeOptions: { config: { chat?: 'openai' | 'vapi' } };
+}): ChatContext {
   return newContext(request.id, request.routeOptions.config.chat ?? 'openai', performance.now(), request.principal);
 }

@@ -11,7 +11,11 @@ export function healthRoutes(app: FastifyInstance, lifecycle: Lifecycle): void {
         tags: ['health'],
         response: {
           200: { type: 'object', properties: { status: { type: 'string', enum: ['ready'] } }, required: ['status'] },
-          503: { type: 'object', properties: { status: { type: 'string', enum: ['starting', 'shutting_down'] } }, required: ['status'] },
+          503: {
+            type: 'object',
+            properties: { status: { type: 'string', enum: ['starting', 'shutting_down'] } },
+            required: ['status'],
+          },
         },
       },
     },

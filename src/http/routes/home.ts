@@ -16,7 +16,12 @@ interface Link {
 const LINKS: Link[] = [
   { key: 'docs', href: 'docs', title: 'API documentation', what: 'Swagger UI: every route, with examples to try' },
   { key: 'graphiql', href: 'graphiql', title: 'GraphiQL', what: 'todos, API keys and usage over GraphQL' },
-  { key: 'models', href: 'v1/models', title: 'Models', what: 'the model names this server routes (needs a key when keys are configured)' },
+  {
+    key: 'models',
+    href: 'v1/models',
+    title: 'Models',
+    what: 'the model names this server routes (needs a key when keys are configured)',
+  },
   { key: 'openapi', href: 'openapi.json', title: 'OpenAPI document', what: 'the machine-readable API description' },
   { key: 'health', href: 'health', title: 'Health', what: 'readiness' },
 ];
@@ -54,6 +59,8 @@ export function homeRoutes(app: FastifyInstance): void {
     json = JSON.stringify({ name: 'Parley', links: Object.fromEntries(links.map((l) => [l.key, `/${l.href}`])) });
   });
   app.get('/', { schema: { hide: true } }, async (request, reply) =>
-    /text\/html/.test(request.headers.accept ?? '') ? reply.type('text/html; charset=utf-8').send(html) : reply.type('application/json; charset=utf-8').send(json),
+    /text\/html/.test(request.headers.accept ?? '')
+      ? reply.type('text/html; charset=utf-8').send(html)
+      : reply.type('application/json; charset=utf-8').send(json),
   );
 }

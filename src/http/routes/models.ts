@@ -12,7 +12,7 @@ export function modelRoutes(app: FastifyInstance, router: Router): void {
     '/v1/models',
     {
       schema: {
-        summary: 'List the models Parley can route: its aliases and the default upstream\'s models',
+        summary: "List the models Parley can route: its aliases and the default upstream's models",
         tags: ['models'],
         security: [{ bearerAuth: [] }],
         response: { 200: ref('ListModelsResponse'), '4xx': ref('ErrorResponse') },
@@ -21,8 +21,13 @@ export function modelRoutes(app: FastifyInstance, router: Router): void {
       config: { auth: true },
     },
     async (request) => {
-      const models = await router.listModels((err) => request.log.warn({ err }, 'the default upstream did not list its models: /v1/models lists the aliases alone'));
-      return { object: 'list', data: models.map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.owned_by })) };
+      const models = await router.listModels((err) =>
+        request.log.warn({ err }, 'the default upstream did not list its models: /v1/models lists the aliases alone'),
+      );
+      return {
+        object: 'list',
+        data: models.map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: m.owned_by })),
+      };
     },
   );
 }

@@ -10,5 +10,6 @@ export const builtin: ProviderEntry<typeof configSchema> = {
   configSchema,
   alsoKnownAs: ['offline', 'parley-offline'],
   implicit: () => ({ builtin: { type: 'builtin' } }),
-  create: (id, _config, settings, { fileConfigured }) => new BuiltinProvider(settings.builtinTokenDelayMs, fileConfigured, id),
+  create: (id, _config, settings, { fileConfigured }) =>
+    new BuiltinProvider(settings.builtinTokenDelayMs, fileConfigured, id),
 };

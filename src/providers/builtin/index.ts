@@ -6,11 +6,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { maxTokensOf, stopSequencesOf, type ChatCompletion, type ChatCompletionChunk, type ChatRequest, type Usage } from '../../protocol/chat.js';
+import {
+  type ChatCompletion,
+  type ChatCompletionChunk,
+  type ChatRequest,
+  maxTokensOf,
+  stopSequencesOf,
+  type Usage,
+} from '../../protocol/chat.js';
 import type { ChatCompletionTool } from '../../protocol/openai/types.js';
 import type { Provider, ProviderRequest, ProviderResponse } from '../types.js';
-import { exampleFor } from './schema-example.js';
 import { promptTokens, replyText, tokenize } from './reply.js';
+import { exampleFor } from './schema-example.js';
 
 export const BUILTIN_MODEL = 'parley-offline';
 
@@ -42,7 +49,11 @@ function plan(req: ChatRequest, configured: boolean, fixedText?: string): Plan {
     // Arguments stream in fragments like a real model's; they are never cut by max_tokens,
     // because a truncated call could not be parsed and this model exists to be parsed.
     const tokens = args.match(/.{1,8}/gs) ?? ['{}'];
-    return { tokens, finish: 'tool_calls', toolCall: { id: `call_${randomBytes(12).toString('hex')}`, name: tool.function.name } };
+    return {
+      tokens,
+      finish: 'tool_calls',
+      toolCall: { id: `call_${randomBytes(12).toString('hex')}`, name: tool.function.name },
+    };
   }
   let text = fixedText ?? replyText(req, configured);
   let finish: FinishReason = 'stop';
@@ -87,15 +98,32 @@ export class BuiltinProvider implements Provider {
     return { kind: 'stream', events: this.chunks(p, n, id, created, model, usage, req.signal) };
   }
 
-  private async *chunks(p: Plan, n: number, id: string, created: number, model: string, usage: Usage, signal: AbortSignal): AsyncGenerator<string> {
+  private async *chunks(
+    p: Plan,
+    n: number,
+    id: string,
+    created: number,
+    model: string,
+    usage: Usage,
+    signal: AbortSignal,
+  ): AsyncGenerator<string> {
     const chunk = (choices: ChatCompletionChunk['choices']): string =>
       JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices } satisfies ChatCompletionChunk);
-    const choice = (index: number, delta: ChatCompletionChunk['choices'][number]['delta'], finish: FinishReason | null = null) =>
-      chunk([{ index, delta, logprobs: null, finish_reason: finish }]);
+    const choice = (
+      index: number,
+      delta: ChatCompletionChunk['choices'][number]['delta'],
+      finish: FinishReason | null = null,
+    ) => chunk([{ index, delta, logprobs: null, finish_reason: finish }]);
 
     for (let i = 0; i < n; i++) {
       yield p.toolCall
-        ? choice(i, { role: 'assistant', content: null, tool_calls: [{ index: 0, id: p.toolCall.id, type: 'function', function: { name: p.toolCall.name, arguments: '' } }] })
+        ? choice(i, {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { index: 0, id: p.toolCall.id, type: 'function', function: { name: p.toolCall.name, arguments: '' } },
+            ],
+          })
         : choice(i, { role: 'assistant', content: '' });
     }
     for (const token of p.tokens) {
@@ -103,11 +131,20 @@ export class BuiltinProvider implements Provider {
       signal.throwIfAborted();
       // n > 1: the choices' deltas interleave, one per choice per token, as OpenAI sends them.
       for (let i = 0; i < n; i++) {
-        yield p.toolCall ? choice(i, { tool_calls: [{ index: 0, function: { arguments: token } }] }) : choice(i, { content: token });
+        yield p.toolCall
+          ? choice(i, { tool_calls: [{ index: 0, function: { arguments: token } }] })
+          : choice(i, { content: token });
       }
     }
     for (let i = 0; i < n; i++) yield choice(i, {}, p.finish);
-    yield JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage } satisfies ChatCompletionChunk);
+    yield JSON.stringify({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [],
+      usage,
+    } satisfies ChatCompletionChunk);
     yield '[DONE]';
   }
 }
@@ -122,7 +159,14 @@ function completion(p: Plan, n: number, id: string, created: number, model: stri
     choices: Array.from({ length: n }, (_, index) => ({
       index,
       message: p.toolCall
-        ? { role: 'assistant' as const, content: null, refusal: null, tool_calls: [{ id: p.toolCall.id, type: 'function' as const, function: { name: p.toolCall.name, arguments: text } }] }
+        ? {
+            role: 'assistant' as const,
+            content: null,
+            refusal: null,
+            tool_calls: [
+              { id: p.toolCall.id, type: 'function' as const, function: { name: p.toolCall.name, arguments: text } },
+            ],
+          }
         : { role: 'assistant' as const, content: text, refusal: null },
       logprobs: null,
       finish_reason: p.finish,

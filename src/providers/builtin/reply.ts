@@ -13,7 +13,11 @@ function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content
-      .map((p) => (p && typeof p === 'object' && (p as { type?: unknown }).type === 'text' ? String((p as { text?: unknown }).text ?? '') : ''))
+      .map((p) =>
+        p && typeof p === 'object' && (p as { type?: unknown }).type === 'text'
+          ? String((p as { text?: unknown }).text ?? '')
+          : '',
+      )
       .filter(Boolean)
       .join(' ');
   }
@@ -33,9 +37,16 @@ export function promptTokens(req: ChatRequest): number {
  * this name here (an alias to `builtin`, or no `default` alias): the config is the fix.
  */
 function routing(req: ChatRequest, configured: boolean): [why: string, fix: string] {
-  if (!configured) return ['no upstream provider is configured, so this reply is generated locally.', 'Set OPENAI_API_KEY or PARLEY_CONFIG to route requests to a real model.'];
+  if (!configured)
+    return [
+      'no upstream provider is configured, so this reply is generated locally.',
+      'Set OPENAI_API_KEY or PARLEY_CONFIG to route requests to a real model.',
+    ];
   const name = `"${req.model.length > 100 ? `${req.model.slice(0, 100)}…` : req.model}"`;
-  return [`the model name ${name} is routed to it, so this reply is generated locally.`, `To answer with a real model, route ${name} to an upstream provider in PARLEY_CONFIG.`];
+  return [
+    `the model name ${name} is routed to it, so this reply is generated locally.`,
+    `To answer with a real model, route ${name} to an upstream provider in PARLEY_CONFIG.`,
+  ];
 }
 
 export function replyText(req: ChatRequest, configured = false): string {
@@ -44,7 +55,10 @@ export function replyText(req: ChatRequest, configured = false): string {
   const said = last ? textOf(last.content).replace(/\s+/g, ' ').trim() : '';
   const quoted = said.length > 200 ? `${said.slice(0, 200)}…` : said;
   const [why, fix] = routing(req, configured);
-  const parts = [`This is Parley's built-in offline model, not an LLM: ${why}`, `I received ${messages.length} message${messages.length === 1 ? '' : 's'}`];
+  const parts = [
+    `This is Parley's built-in offline model, not an LLM: ${why}`,
+    `I received ${messages.length} message${messages.length === 1 ? '' : 's'}`,
+  ];
   parts[1] += quoted ? `; the last user message was: "${quoted}".` : '.';
   if (req.tools?.length) parts.push(`${req.tools.length} tool${req.tools.length === 1 ? ' was' : 's were'} offered.`);
   parts.push(fix);

@@ -21,7 +21,8 @@ const FORMATS: Record<string, string> = {
 function resolveRef(root: Schema, ref: string): Schema {
   if (!ref.startsWith('#/')) return {};
   let cur: unknown = root;
-  for (const part of ref.slice(2).split('/')) cur = (cur as Schema | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  for (const part of ref.slice(2).split('/'))
+    cur = (cur as Schema | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
   return (cur as Schema) ?? {};
 }
 

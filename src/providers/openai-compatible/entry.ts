@@ -1,5 +1,5 @@
 /** Registry entry: `type: openai-compatible` in PARLEY_CONFIG, and the `openai` provider OPENAI_API_KEY enables. */
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { HttpUrl } from '../../config/url.js';
 import { Timeouts } from '../config-schemas.js';
 import type { ProviderEntry } from '../entry.js';
@@ -23,7 +23,22 @@ const configSchema = Type.Object(
 export const openaiCompatible: ProviderEntry<typeof configSchema> = {
   type: 'openai-compatible',
   configSchema,
-  alsoKnownAs: ['openai', 'azure', 'azure-openai', 'groq', 'together', 'openrouter', 'ollama', 'vllm', 'llama.cpp', 'llamacpp', 'lmstudio', 'mistral', 'deepseek', 'fireworks'],
+  alsoKnownAs: [
+    'openai',
+    'azure',
+    'azure-openai',
+    'groq',
+    'together',
+    'openrouter',
+    'ollama',
+    'vllm',
+    'llama.cpp',
+    'llamacpp',
+    'lmstudio',
+    'mistral',
+    'deepseek',
+    'fireworks',
+  ],
   implicit(settings): Record<string, Static<typeof configSchema>> {
     if (!settings.openaiApiKey) return {};
     return { openai: { type: 'openai-compatible', baseUrl: settings.openaiBaseUrl, apiKey: settings.openaiApiKey } };

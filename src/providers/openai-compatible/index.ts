@@ -4,12 +4,12 @@
  * One undici keep-alive pool per provider; the stream is relayed as received.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
+import { Pool, errors as undiciErrors } from 'undici';
 import type { Usage } from '../../protocol/chat.js';
 import { allowlisted } from '../../protocol/upstream-fields.js';
-import { sseData } from '../sse-data.js';
 import { UpstreamError, upstreamErrors } from '../errors.js';
+import { sseData } from '../sse-data.js';
 import type { Provider, ProviderRequest, ProviderResponse } from '../types.js';
 
 export interface OpenAICompatibleOptions {
@@ -65,7 +65,12 @@ export class OpenAICompatibleProvider implements Provider {
     this.maxResponseBytes = opts.maxResponseBytes;
     // Built once: the per-request work is one object spread.
     const auth: Record<string, string> = opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {};
-    this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...opts.headers, ...auth };
+    this.headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...opts.headers,
+      ...auth,
+    };
     this.listHeaders = { accept: 'application/json', ...opts.headers, ...auth };
     this.extras = new Set(opts.extraParams ?? []);
     this.requestUsage = opts.requestUsage ?? true;
@@ -135,11 +140,16 @@ export class OpenAICompatibleProvider implements Provider {
       throw new Error(`Upstream ${this.id} answered GET /models with HTTP ${res.statusCode}`);
     }
     const body = (await res.body.json()) as { data?: unknown } | null;
-    if (!Array.isArray(body?.data)) throw new Error(`Upstream ${this.id} answered GET /models with something other than a model list`);
+    if (!Array.isArray(body?.data))
+      throw new Error(`Upstream ${this.id} answered GET /models with something other than a model list`);
     const models: UpstreamModel[] = [];
     for (const m of body.data as { id?: unknown; created?: unknown; owned_by?: unknown }[]) {
       if (typeof m?.id !== 'string' || !m.id) continue;
-      models.push({ id: m.id, created: typeof m.created === 'number' ? m.created : Math.floor(Date.now() / 1000), owned_by: typeof m.owned_by === 'string' ? m.owned_by : this.id });
+      models.push({
+        id: m.id,
+        created: typeof m.created === 'number' ? m.created : Math.floor(Date.now() / 1000),
+        owned_by: typeof m.owned_by === 'string' ? m.owned_by : this.id,
+      });
     }
     return models;
   }
@@ -163,7 +173,13 @@ function retryHeaders(headers: IncomingHttpHeaders): Record<string, string | str
   let out: Record<string, string | string[]> | undefined;
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined && (name === 'retry-after' || name === 'retry-after-ms' || name.startsWith('x-ratelimit-'))) (out ??= {})[name] = value;
+    if (
+      value !== undefined &&
+      (name === 'retry-after' || name === 'retry-after-ms' || name.startsWith('x-ratelimit-'))
+    ) {
+      out ??= {};
+      out[name] = value;
+    }
   }
   return out;
 }
@@ -195,13 +211,24 @@ async function httpError(res: Dispatcher.ResponseData, id: string): Promise<Upst
   if (res.statusCode === 401 || res.statusCode === 403) {
     // The upstream refused Parley's own credentials for this provider (a wrong or revoked
     // key, a project without access): the operator's configuration, not the client's key.
-    return upstreamErrors.credentialsRefused(id, res.statusCode, typeof e?.code === 'string' && PLAIN_CODE.test(e.code) ? e.code : null);
+    return upstreamErrors.credentialsRefused(
+      id,
+      res.statusCode,
+      typeof e?.code === 'string' && PLAIN_CODE.test(e.code) ? e.code : null,
+    );
   }
   // Rate-limit signals go back with the status they came with, so SDKs wait as told instead of guessing.
   const headers = res.statusCode === 429 || res.statusCode >= 500 ? retryHeaders(res.headers) : undefined;
   if (e && typeof e === 'object' && typeof e.message === 'string') {
     // Already OpenAI's envelope: pass it through verbatim.
-    return upstreamErrors.envelope(status, e.message, typeof e.type === 'string' ? e.type : 'upstream_error', typeof e.code === 'string' ? e.code : null, text, headers);
+    return upstreamErrors.envelope(
+      status,
+      e.message,
+      typeof e.type === 'string' ? e.type : 'upstream_error',
+      typeof e.code === 'string' ? e.code : null,
+      text,
+      headers,
+    );
   }
   return upstreamErrors.httpStatus(id, status, text, headers);
 }
