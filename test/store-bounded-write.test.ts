@@ -14,32 +14,19 @@ import { migrate } from '../src/store/migrate.js';
 import { insertStatement, type PendingRecord } from '../src/store/usage-sink.js';
 import { needs } from './helpers/prerequisites.js';
 import { eventually, pgliteBackend, pgOutage, postgresBackend } from './helpers/store.js';
+import { sampleRecord } from './helpers/usage-record.js';
 
 const silent = pino({ level: 'silent' });
 
 function pending(): PendingRecord {
   return {
     id: randomUUID(),
-    r: {
-      requestId: `bounded-${randomUUID()}`,
-      keyId: null,
-      route: 'openai',
-      requestedModel: 'default',
-      provider: 'builtin',
-      upstreamModel: null,
-      stream: false,
-      status: 200,
-      errorType: null,
+    r: sampleRecord(`bounded-${randomUUID()}`, {
       promptTokens: null,
       completionTokens: null,
       totalTokens: null,
-      ttftMs: null,
-      durationMs: 1,
-      clientAborted: false,
-      fallback: false,
-      vapi: null,
       createdAt: new Date(),
-    },
+    }),
   };
 }
 

@@ -14,35 +14,14 @@ import pg from 'pg';
 import { openStore } from '../src/store/index.js';
 import { BatchedUsageSink, type BatchWriter, type PendingRecord } from '../src/store/usage-sink.js';
 import { SPILL_DIR_NAME, spillTo } from '../src/store/usage-spill.js';
-import type { RequestRecord } from '../src/usage/record.js';
 import { postJson } from './helpers/parley.js';
 import { needs } from './helpers/prerequisites.js';
 import { backends, captureLogger, eventually, startStoreParley, testSettings } from './helpers/store.js';
+import { sampleRecord } from './helpers/usage-record.js';
 
 const KEY = 'sk-shutdown-test-key';
 
-function usageRecord(requestId: string): RequestRecord {
-  return {
-    requestId,
-    keyId: null,
-    route: 'openai',
-    requestedModel: 'default',
-    provider: 'builtin',
-    upstreamModel: null,
-    stream: false,
-    status: 200,
-    errorType: null,
-    promptTokens: 1,
-    completionTokens: 1,
-    totalTokens: 2,
-    ttftMs: null,
-    durationMs: 1,
-    clientAborted: false,
-    fallback: false,
-    vapi: null,
-    createdAt: new Date('2026-11-22T08:00:00.123Z'),
-  };
-}
+const usageRecord = (requestId: string) => sampleRecord(requestId);
 
 /** Rejects if `p` hasn't settled after `ms`: bounds a hang, it doesn't time the work. */
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -17,33 +17,23 @@ import { COPY_FILE_PREFIX, copyFileWriter } from '../src/store/usage-copy.js';
 import { BatchedUsageSink, type BatchWriter, type PendingRecord } from '../src/store/usage-sink.js';
 import type { RequestRecord } from '../src/usage/record.js';
 import { pgliteBackend } from './helpers/store.js';
+import { sampleRecord } from './helpers/usage-record.js';
 
 const silent = pino({ level: 'silent' });
 
 function record(over: Partial<RequestRecord>): PendingRecord {
   return {
     id: randomUUID(),
-    r: {
-      requestId: `copy-${randomUUID()}`,
+    r: sampleRecord(`copy-${randomUUID()}`, {
       keyId: 'env:0',
-      route: 'openai',
       requestedModel: 'gpt-4o-mini',
       provider: 'openai',
       upstreamModel: 'gpt-4o-mini',
-      stream: false,
-      status: 200,
-      errorType: null,
-      promptTokens: 1,
       completionTokens: 2,
       totalTokens: 3,
-      ttftMs: null,
       durationMs: 1.5,
-      clientAborted: false,
-      fallback: false,
-      vapi: null,
-      createdAt: new Date('2026-11-22T08:00:00.123Z'),
       ...over,
-    },
+    }),
   };
 }
 

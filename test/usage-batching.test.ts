@@ -9,31 +9,12 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { BatchedUsageSink, type PendingRecord } from '../src/store/usage-sink.js';
-import type { RequestRecord } from '../src/usage/record.js';
 import { eventually } from './helpers/store.js';
+import { sampleRecord } from './helpers/usage-record.js';
 
 const silent = pino({ level: 'silent' });
 
-const usageRecord = (requestId: string): RequestRecord => ({
-  requestId,
-  keyId: null,
-  route: 'openai',
-  requestedModel: 'default',
-  provider: 'builtin',
-  upstreamModel: null,
-  stream: false,
-  status: 200,
-  errorType: null,
-  promptTokens: 1,
-  completionTokens: 1,
-  totalTokens: 2,
-  ttftMs: null,
-  durationMs: 1,
-  clientAborted: false,
-  fallback: false,
-  vapi: null,
-  createdAt: new Date('2026-11-22T08:00:00.123Z'),
-});
+const usageRecord = (requestId: string) => sampleRecord(requestId);
 
 describe('usage writer batches', () => {
   it('writes at once when 1,000 records are waiting, not before (the flush timer is an hour away)', async () => {
