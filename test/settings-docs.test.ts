@@ -45,6 +45,7 @@ function settingsTable(file: string, heading: string): Row[] {
 function another(name: string, v: string | null): string {
   const special: Record<string, string> = {
     LOG_LEVEL: 'debug',
+    LOG_FORMAT: 'pretty',
     PARLEY_UPSTREAM_FIELDS: 'allowlist',
     HOST: '127.0.0.2',
     PARLEY_CORS_ORIGINS: 'https://app.example.com',
