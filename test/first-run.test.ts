@@ -89,20 +89,29 @@ describe('npm install', () => {
       new RegExp(`Node\\.js ${major}\\.${minor} or newer`),
       'the README names the oldest version package.json accepts',
     );
-    /**
-     * Prisma's CLI (needed at install, for `prisma generate`) depends on @prisma/dev, the
-     * `prisma dev` local server, which Parley never runs; its @prisma/streams-local declares
-     * Node 22. Every version of it does, and the CLI requires a part of @prisma/dev at load.
-     */
-    const KNOWN = new Set(['node_modules/@prisma/streams-local']);
     const refusing: string[] = [];
     for (const [path, entry] of Object.entries(lock.packages)) {
-      if (!path || entry.dev || KNOWN.has(path)) continue;
+      if (!path || entry.dev) continue;
       const range = !Array.isArray(entry.engines) ? entry.engines?.node : undefined;
       if (range && ![...supported, process.version].every((v) => semver.satisfies(v, range)))
         refusing.push(`${path} (node ${range})`);
     }
     assert.deepEqual(refusing, []);
+  });
+
+  it('installs the stub in place of @prisma/streams-local, which every release declares Node 22 for', () => {
+    // The Prisma CLI reaches it only through `prisma dev` (stubs/prisma-streams-local/index.js says why).
+    assert.equal(pkg.overrides['@prisma/streams-local'], '$@prisma/streams-local');
+    assert.equal(pkg.dependencies['@prisma/streams-local'], 'file:stubs/prisma-streams-local');
+    const installed = lock.packages['node_modules/@prisma/streams-local'] as { resolved?: string; link?: boolean };
+    assert.equal(installed?.resolved, 'stubs/prisma-streams-local');
+    assert.equal(
+      Object.keys(lock.packages).filter(
+        (p) => p.endsWith('/@prisma/streams-local') && p !== 'node_modules/@prisma/streams-local',
+      ).length,
+      0,
+      'no other copy',
+    );
   });
 });
 
