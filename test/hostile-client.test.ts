@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { readSettings } from '../src/config/env.js';
 import { MAX_LOG_LINE_CHARS, MAX_LOGGED_CHARS } from '../src/logging/limits.js';
 import { createParley, type Parley } from '../src/server.js';
+import { captureWrites } from './helpers/log-capture.js';
 import { assertSpec } from './helpers/openai-spec.js';
 import { memorySink, postJson, sseEvents } from './helpers/parley.js';
 
@@ -34,13 +34,7 @@ async function start(
   env: Record<string, string> = {},
   plugins: Parameters<typeof createParley>[0]['plugins'] = [],
 ): Promise<Started> {
-  const rawLines: string[] = [];
-  const logStream = new Writable({
-    write(chunk, _enc, done) {
-      rawLines.push(String(chunk));
-      done();
-    },
-  });
+  const { stream: logStream, lines: rawLines } = captureWrites();
   const sink = memorySink();
   const settings = { ...readSettings({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', LOG_LEVEL: 'info', ...env }), port: 0 };
   const parley = await createParley({ settings, usage: sink, logStream, plugins });

@@ -4,29 +4,23 @@
  * call type and phone number id.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
 import { readSettings } from '../src/config/env.js';
 import { createParley } from '../src/server.js';
 import * as vapi from './fixtures/vapi.js';
+import { captureJsonLines } from './helpers/log-capture.js';
 import { memorySink, postJson } from './helpers/parley.js';
 
 const KEY = 'sk-log-lines';
 const auth = { authorization: `Bearer ${KEY}` };
 
 describe('request log lines', () => {
-  const lines: Record<string, any>[] = [];
+  const { stream: logStream, lines } = captureJsonLines();
   const sink = memorySink();
   const chatLine = (reqId: string) => lines.find((l) => l.msg === 'chat' && l.reqId === reqId);
 
   let generatedId: string;
   before(async () => {
-    const logStream = new Writable({
-      write(chunk, _enc, done) {
-        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
-        done();
-      },
-    });
     const settings = {
       ...readSettings({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', LOG_LEVEL: 'info', PARLEY_API_KEYS: KEY }),
       port: 0,

@@ -4,21 +4,12 @@
  * errors were logged whole, however long the message a database or upstream sent.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { MAX_LOG_LINE_CHARS, MAX_LOGGED_CHARS } from '../src/logging/limits.js';
 import { parleyLogger } from '../src/logging/logger.js';
+import { captureWrites } from './helpers/log-capture.js';
 
-function capture(): { stream: Writable; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { stream, lines };
-}
+const capture = captureWrites;
 
 describe('parleyLogger', () => {
   it('caps an error message and stack, and any over-long line, and redacts keys', () => {

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -13,6 +12,7 @@ import { readSettings, SettingsError } from '../src/config/env.js';
 import { logDestination, resolveLogFormat } from '../src/logging/format.js';
 import { MAX_LOG_LINE_CHARS, MAX_LOGGED_CHARS } from '../src/logging/limits.js';
 import { parleyLogger } from '../src/logging/logger.js';
+import { captureWrites } from './helpers/log-capture.js';
 
 const run = promisify(execFile);
 /** Without colours (on a terminal, or with FORCE_COLOR set, pino-pretty adds them). */
@@ -20,16 +20,7 @@ const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 const plain = (text: string) => text.replace(ANSI_COLOUR, '');
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-function capture(): { stream: Writable; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { stream, lines };
-}
+const capture = captureWrites;
 
 const isJson = (line: string) => {
   try {

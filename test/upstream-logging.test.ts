@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { readSettings } from '../src/config/env.js';
 import { createParley, type Parley } from '../src/server.js';
+import { captureJsonLines } from './helpers/log-capture.js';
 import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { postJson, sseEvents } from './helpers/parley.js';
 
@@ -29,7 +29,7 @@ describe('failed upstream attempts are logged', () => {
   let up: MockUpstream;
   let parley: Parley;
   let url: string;
-  const lines: Record<string, unknown>[] = [];
+  const { stream: logStream, lines } = captureJsonLines();
   const attempts = () => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('upstream attempt failed'));
 
   before(async () => {
@@ -37,12 +37,6 @@ describe('failed upstream attempts are logged', () => {
     up.scenarios.set('refuses', { kind: 'error', status: 400 });
     up.scenarios.set('limited', { kind: 'error', status: 429 });
     up.scenarios.set('breaks', { kind: 'broken', afterChunks: 2 });
-    const logStream = new Writable({
-      write(chunk, _enc, done) {
-        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
-        done();
-      },
-    });
     const settings = {
       ...readSettings({ PARLEY_BUILTIN_TOKEN_DELAY_MS: '0', LOG_LEVEL: 'info', PARLEY_API_KEYS: KEY }),
       port: 0,
