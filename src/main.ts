@@ -58,16 +58,15 @@ async function main(): Promise<void> {
   // Mistakes that need no database are found before it starts (the embedded one takes seconds
   // and logs its migrations): the config file, the routes' provider names, the port.
   const fileConfig = settings.configFile ? loadFileConfig(settings.configFile) : undefined;
-  const routes = buildRouter(settings, fileConfig);
-  const defaultRoute = describeRoute(routes.resolve('default'));
-  await routes.close();
+  const router = buildRouter(settings, fileConfig);
+  const defaultRoute = describeRoute(router.resolve('default'));
   await checkListenable(settings);
 
   const store = await openStore(settings, log);
   if (signalled) return exitAfter(store.close(), log);
   let parley: Parley;
   try {
-    parley = await createParley({ settings, fileConfig, store, log });
+    parley = await createParley({ settings, router, store, log });
   } catch (err) {
     await store.close();
     throw err;

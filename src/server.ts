@@ -12,13 +12,15 @@ import { type FileConfig, loadFileConfig } from './config/file.js';
 import { graphqlPlugin } from './graphql/plugin.js';
 import { type AppDeps, buildApp, type ParleyApp } from './http/app.js';
 import { ChatPipeline } from './pipeline/chat.js';
-import { buildRouter } from './routing/router.js';
+import { buildRouter, type Router } from './routing/router.js';
 import type { Store } from './store/index.js';
 import { discardSink, type UsageSink } from './usage/record.js';
 
 export interface ParleyOptions {
   settings: Settings;
   fileConfig?: FileConfig;
+  /** The model table, when the caller built it already (main.ts checks the routes before the database starts). */
+  router?: Router;
   logger?: false;
   /** The process's logger, shared with the store (main.ts); built from the settings if absent. */
   log?: AppDeps['log'];
@@ -44,8 +46,9 @@ export interface Parley extends ParleyApp {
 
 export async function createParley(opts: ParleyOptions): Promise<Parley> {
   const { settings } = opts;
-  const file = opts.fileConfig ?? (settings.configFile ? loadFileConfig(settings.configFile) : {});
-  const router = buildRouter(settings, file);
+  const router =
+    opts.router ??
+    buildRouter(settings, opts.fileConfig ?? (settings.configFile ? loadFileConfig(settings.configFile) : {}));
   const { store } = opts;
   const auth = new Authenticator([new StaticKeys(settings.apiKeys), ...(store ? [store.keys] : [])]);
   if (auth.open && !isLoopback(settings.host)) {
