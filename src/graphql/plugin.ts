@@ -31,7 +31,7 @@ import { schema } from './schema.js';
  * Deepest nesting a query may have, introspection's ofType links not counted (see ./limits.ts).
  * The schema itself needs 4 (requestLogs → nodes → vapi → callId), GraphiQL's introspection 6.
  */
-export const MAX_DEPTH = 6;
+const MAX_DEPTH = 6;
 /** Most fields one operation may select, aliases and fragments expanded. */
 export const MAX_FIELDS = 300;
 /**

@@ -11,7 +11,7 @@ import type { RouteOptions } from 'fastify';
 type Schema = Record<string, unknown>;
 
 /** Request bodies by name (OpenAPI Example Objects), as /docs offers them. */
-export const GRAPHQL_EXAMPLES = {
+const GRAPHQL_EXAMPLES = {
   todos: { summary: 'List todos', value: { query: 'query { todos { id title completed createdAt } }' } },
   createTodo: {
     summary: 'Create a todo',

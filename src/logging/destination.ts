@@ -10,7 +10,7 @@
 import pino from 'pino';
 
 /** A write happens once this much is buffered... */
-export const LOG_BUFFER_BYTES = 4096;
+const LOG_BUFFER_BYTES = 4096;
 /** ...or this long after the previous flush, whichever comes first. */
 const LOG_FLUSH_MS = 200;
 

@@ -25,7 +25,7 @@ export function resolveLogFormat(format: LogFormat, isTTY: boolean = process.std
 }
 
 /** Writes each finished JSON line as pino-pretty's human-readable line to `out`. */
-export function prettyDestination(out: { write(text: string): unknown }, colorize: boolean): DestinationStream {
+function prettyDestination(out: { write(text: string): unknown }, colorize: boolean): DestinationStream {
   const pretty = pinoPretty.prettyFactory({
     colorize,
     // One line per event (an error's stack still gets its own lines): a terminal is scanned line by line.

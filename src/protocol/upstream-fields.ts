@@ -10,10 +10,10 @@
  */
 import { openaiSchemas, propertiesOf } from './schemas.js';
 
-export const CHAT_REQUEST_FIELDS: ReadonlySet<string> = propertiesOf(openaiSchemas.CreateChatCompletionRequest);
+const CHAT_REQUEST_FIELDS: ReadonlySet<string> = propertiesOf(openaiSchemas.CreateChatCompletionRequest);
 
 /** role → the fields OpenAI defines for a message with that role. */
-export const MESSAGE_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = (() => {
+const MESSAGE_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = (() => {
   const byRole = new Map<string, Set<string>>();
   for (const option of (openaiSchemas.ChatCompletionRequestMessage!.oneOf as { $ref: string }[]) ?? []) {
     const schema = openaiSchemas[option.$ref.replace(/#$/, '')]!;

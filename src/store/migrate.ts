@@ -17,7 +17,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 
 /** Prisma's schema engine locks with this key ("prsm" in ASCII-ish); sharing it serializes us with the CLI. */
-export const MIGRATION_LOCK_KEY = 72707369;
+const MIGRATION_LOCK_KEY = 72707369;
 
 /** prisma/migrations at the package root (same relative path from src/store and dist/store). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));

@@ -87,14 +87,14 @@ export interface PendingRecord {
 }
 
 /** Characters kept of a text value: 4 bytes each at most in UTF-8, within a B-tree entry's ~2.7 kB. */
-export const MAX_TEXT_CHARS = 512;
+const MAX_TEXT_CHARS = 512;
 
 /**
  * A text value as the database will accept it. Model names, Vapi ids and upstream error
  * types come from clients and upstreams; PostgreSQL rejects a NUL character in text and an
  * indexed value beyond ~2.7 kB, and one such row would fail its whole batch at every retry.
  */
-export function storableText(v: string): string {
+function storableText(v: string): string {
   const t = v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v;
   return t.length > MAX_TEXT_CHARS ? t.slice(0, MAX_TEXT_CHARS) : t;
 }

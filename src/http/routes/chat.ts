@@ -40,7 +40,7 @@ declare module 'fastify' {
 const jsonStringify = () => (data: unknown) => JSON.stringify(data);
 
 /** Small, realistic request bodies, by name (OpenAPI Example Objects): `default` is always routable. */
-export const CHAT_EXAMPLES = {
+const CHAT_EXAMPLES = {
   simple: {
     summary: 'One question, one JSON completion',
     value: { model: 'default', messages: [{ role: 'user', content: 'Tell me a joke' }] },
@@ -58,7 +58,7 @@ export const CHAT_EXAMPLES = {
   },
 };
 
-export const chatRouteSchema = {
+const chatRouteSchema = {
   summary: 'Create a chat completion',
   description:
     'OpenAI-compatible Chat Completions. With `"stream": true` the answer is Server-Sent Events: `data: <chat.completion.chunk>` lines, then `data: [DONE]`. Whether to stream is decided by `stream` alone, whatever the Accept header says.',

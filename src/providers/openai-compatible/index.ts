@@ -234,7 +234,7 @@ async function httpError(res: Dispatcher.ResponseData, id: string): Promise<Upst
 }
 
 /** A transport failure (before or during the response) as Parley answers it. */
-export function toUpstreamError(err: unknown, id: string, maxBytes: number): Error {
+function toUpstreamError(err: unknown, id: string, maxBytes: number): Error {
   if (err instanceof UpstreamError) return err;
   if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
     return upstreamErrors.tooLarge(id, maxBytes);
