@@ -78,6 +78,33 @@ describe('provider registry', () => {
     assert.deepEqual(answer.kind === 'json' && JSON.parse(answer.body), { text: '>m1' });
     await router.close();
   });
+
+  it("routes an implicit provider's model-name prefixes to it, unless an alias of that name exists", async () => {
+    const configSchema = Type.Object({ type: Type.Literal('family') }, { additionalProperties: false });
+    const family: ProviderEntry<typeof configSchema> = {
+      type: 'family',
+      configSchema,
+      implicit: () => ({ fam: { type: 'family' } }),
+      implicitPrefixes: { fam: ['fam-'] },
+      create: (id): Provider => ({ id, type: 'family', chat: async () => ({ kind: 'json', body: '{}' }) }),
+    };
+    const entries = [...providerEntries, family];
+    const s = settings({ OPENAI_API_KEY: 'sk-x' });
+    const router = buildRouter(s, {}, createProviders(s, {}, entries), entries);
+    assert.equal(router.resolve('fam-large').targets[0]!.provider.id, 'fam');
+    assert.equal(router.resolve('fam-large').targets[0]!.model, 'fam-large');
+    assert.equal(router.resolve('gpt-4o').targets[0]!.provider.id, 'openai');
+    await router.close();
+    const file = { models: { 'fam-large': { provider: 'builtin', model: 'x' } } } as unknown as FileConfig;
+    const aliased = buildRouter(s, file, createProviders(s, file, entries), entries);
+    assert.equal(aliased.resolve('fam-large').targets[0]!.provider.id, 'builtin');
+    await aliased.close();
+    // Without the implicit provider (replaced by a config entry of another type) the prefix means nothing.
+    const replaced = { providers: { fam: { type: 'builtin' } } } as unknown as FileConfig;
+    const other = buildRouter(s, replaced, createProviders(s, replaced, entries), entries);
+    assert.equal(other.resolve('fam-large').targets[0]!.provider.id, 'openai');
+    await other.close();
+  });
 });
 
 describe('routes that name an unconfigured provider stop Parley with the fix', () => {

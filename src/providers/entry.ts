@@ -16,6 +16,12 @@ export interface ProviderEntry<S extends TObject = TObject> {
   readonly alsoKnownAs?: readonly string[];
   /** Providers of this type that exist without a config file (from environment settings), by id. */
   implicit?(settings: Settings): Record<string, Static<S>>;
+  /**
+   * Model-name prefixes an implicit provider answers without any config file (`claude-` for
+   * the provider ANTHROPIC_API_KEY enables), by that provider's id. A name with one of them
+   * goes to that provider unless an alias of the same name exists.
+   */
+  readonly implicitPrefixes?: Readonly<Record<string, readonly string[]>>;
   create(id: string, config: Static<S>, settings: Settings, context: ProviderContext): Provider;
 }
 

@@ -14,7 +14,9 @@ import type { FileConfig } from '../config/file.js';
 import { errors } from '../protocol/errors.js';
 import { BUILTIN_MODEL } from '../providers/builtin/index.js';
 import { createProviders } from '../providers/create-providers.js';
+import type { ProviderEntry } from '../providers/entry.js';
 import type { UpstreamModel } from '../providers/openai-compatible/index.js';
+import { providerEntries } from '../providers/registry.js';
 import type { Provider } from '../providers/types.js';
 import { canList, UpstreamModels } from './model-list.js';
 
@@ -49,6 +51,8 @@ export class Router {
     private readonly passthrough?: Provider,
     /** Longest wait for the default upstream's model list (UPSTREAM_MODELS_TIMEOUT_MS). */
     modelListTimeoutMs = 5_000,
+    /** Model-name prefixes that go to a provider of their own (`claude-` → anthropic), checked before `passthrough`. */
+    private readonly prefixes: readonly { prefix: string; provider: Provider }[] = [],
   ) {
     for (const r of aliases) this.routes.set(r.model, r);
     const created = Math.floor(Date.now() / 1000);
@@ -70,6 +74,9 @@ export class Router {
   resolve(model: string): Route {
     const r = this.routes.get(model);
     if (r) return r;
+    for (const p of this.prefixes) {
+      if (model.startsWith(p.prefix)) return { model, targets: [{ provider: p.provider, model }] };
+    }
     if (this.passthrough) {
       const route: Route = { model, targets: [{ provider: this.passthrough, model }] };
       return route;
@@ -97,10 +104,30 @@ export class Router {
  * The model table over the providers (built from the registry, see providers/create-providers.ts).
  * A name that points at no provider stops Parley here, before it listens.
  */
+/**
+ * The registry's model-name prefixes (`claude-`, `gemini-`) whose provider exists and is of the
+ * entry's type (a config file may have replaced an implicit provider with one of another type).
+ */
+function prefixRoutes(
+  providers: ReadonlyMap<string, Provider>,
+  entries: readonly ProviderEntry[],
+): { prefix: string; provider: Provider }[] {
+  const out: { prefix: string; provider: Provider }[] = [];
+  for (const entry of entries) {
+    for (const [id, prefixes] of Object.entries(entry.implicitPrefixes ?? {})) {
+      const p = providers.get(id);
+      if (p?.type !== entry.type) continue;
+      for (const prefix of prefixes) out.push({ prefix, provider: p });
+    }
+  }
+  return out;
+}
+
 export function buildRouter(
   settings: Settings,
   file: FileConfig = {},
   providers: Map<string, Provider> = createProviders(settings, file),
+  entries: readonly ProviderEntry[] = providerEntries,
 ): Router {
   const provider = (name: string, where: string): Provider => {
     const p = providers.get(name);
@@ -139,5 +166,6 @@ export function buildRouter(
     aliases,
     passthroughName ? provider(passthroughName, 'defaultProvider') : undefined,
     settings.upstreamModelsTimeoutMs,
+    prefixRoutes(providers, entries),
   );
 }
