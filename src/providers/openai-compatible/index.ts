@@ -3,14 +3,14 @@
  * OpenAI's v1 endpoint, Groq, Together, OpenRouter, Ollama, vLLM, llama.cpp's server.
  * One undici keep-alive pool per provider; the stream is relayed as received.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool } from 'undici';
 import type { Usage } from '../../protocol/chat.js';
 import { allowlisted } from '../../protocol/upstream-fields.js';
-import { UpstreamError, upstreamErrors } from '../errors.js';
+import { type UpstreamError, upstreamErrors } from '../errors.js';
 import { sseData } from '../sse-data.js';
 import type { Provider, ProviderRequest, ProviderResponse } from '../types.js';
+import { guard, PLAIN_CODE, readErrorText, retryHeaders, toUpstreamError } from '../upstream-http.js';
 
 export interface OpenAICompatibleOptions {
   id: string;
@@ -26,8 +26,6 @@ export interface OpenAICompatibleOptions {
   /** Ask for stream_options.include_usage so Parley can count tokens. */
   requestUsage?: boolean;
 }
-
-const MAX_ERROR_BODY = 64 * 1024;
 
 /** One entry of an upstream's GET /models, in OpenAI's Model shape. */
 export interface UpstreamModel {
@@ -159,47 +157,8 @@ export class OpenAICompatibleProvider implements Provider {
   }
 }
 
-/** Maps transport failures while a stream is being read to Parley's upstream errors. */
-async function* guard(events: AsyncIterable<string>, id: string, maxBytes: number): AsyncGenerator<string> {
-  try {
-    yield* events;
-  } catch (err) {
-    throw toUpstreamError(err, id, maxBytes);
-  }
-}
-
-/** What an upstream says about when to try again, passed on with its 429 or 5xx (see httpError). */
-function retryHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> | undefined {
-  let out: Record<string, string | string[]> | undefined;
-  for (const name in headers) {
-    const value = headers[name];
-    if (
-      value !== undefined &&
-      (name === 'retry-after' || name === 'retry-after-ms' || name.startsWith('x-ratelimit-'))
-    ) {
-      out ??= {};
-      out[name] = value;
-    }
-  }
-  return out;
-}
-
-/** An upstream error code worth naming to the operator: short and plain, never a message (it may quote the key). */
-const PLAIN_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
-
 async function httpError(res: Dispatcher.ResponseData, id: string): Promise<UpstreamError> {
-  let text = '';
-  try {
-    for await (const chunk of res.body) {
-      text += chunk.toString();
-      if (text.length > MAX_ERROR_BODY) {
-        res.body.destroy();
-        break;
-      }
-    }
-  } catch {
-    /* the status alone is enough */
-  }
+  const text = await readErrorText(res);
   const status = res.statusCode >= 400 && res.statusCode <= 599 ? res.statusCode : 502;
   let parsed: { error?: { message?: unknown; type?: unknown; code?: unknown } } | undefined;
   try {
@@ -231,21 +190,4 @@ async function httpError(res: Dispatcher.ResponseData, id: string): Promise<Upst
     );
   }
   return upstreamErrors.httpStatus(id, status, text, headers);
-}
-
-/** A transport failure (before or during the response) as Parley answers it. */
-function toUpstreamError(err: unknown, id: string, maxBytes: number): Error {
-  if (err instanceof UpstreamError) return err;
-  if (err instanceof undiciErrors.ResponseExceededMaxSizeError) {
-    return upstreamErrors.tooLarge(id, maxBytes);
-  }
-  if (err instanceof undiciErrors.HeadersTimeoutError) {
-    return upstreamErrors.firstByteTimeout(id);
-  }
-  if (err instanceof undiciErrors.BodyTimeoutError) {
-    return upstreamErrors.idleTimeout(id);
-  }
-  if ((err as Error)?.name === 'AbortError' || err instanceof undiciErrors.RequestAbortedError) return err as Error;
-  const code = (err as { code?: string })?.code;
-  return upstreamErrors.unreachable(id, code);
 }
