@@ -16,7 +16,7 @@
  *   writer sends one in-band error event and no "[DONE]".
  */
 import type { Usage } from '../protocol/chat.js';
-import { UpstreamError } from './errors.js';
+import { upstreamErrors } from './errors.js';
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
@@ -76,7 +76,7 @@ class Assembly {
 
   call(key: string | number, provider: string): ToolCallState {
     const c = this.byKey.get(key);
-    if (!c) throw incomplete(provider, 'sent arguments for a tool call it never started');
+    if (!c) throw upstreamErrors.streamIncomplete(provider, 'sent arguments for a tool call it never started');
     return c;
   }
 
@@ -85,10 +85,6 @@ class Assembly {
     const r = this.finish ?? 'stop';
     return this.calls.length > 0 && (r === 'stop' || r === 'tool_calls') ? 'tool_calls' : r;
   }
-}
-
-function incomplete(provider: string, what: string): UpstreamError {
-  return new UpstreamError(502, `Upstream ${provider} ${what}`, 'upstream_error', 'upstream_stream_incomplete');
 }
 
 /** One whole chat.completion from a finished answer's events. */
@@ -212,7 +208,7 @@ export async function* renderChunks(
         break;
     }
   }
-  if (a.finish === null) throw incomplete(provider, 'closed the stream before it finished');
+  if (a.finish === null) throw upstreamErrors.streamIncomplete(provider, 'closed the stream before it finished');
   if (a.usage) yield `${head},"choices":[],"usage":${JSON.stringify(a.usage)}}`;
   yield '[DONE]';
 }

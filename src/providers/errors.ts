@@ -74,6 +74,9 @@ export const upstreamErrors = {
       'upstream_error',
       'bad_upstream_response',
     ),
+  /** A stream that ended (or went on) in a way its protocol does not allow: cut before its finish, arguments for an unknown call. */
+  streamIncomplete: (id: string | null, what: string) =>
+    new UpstreamError(502, `Upstream ${id} ${what}`, 'upstream_error', 'upstream_stream_incomplete'),
   tooLarge: (id: string, maxBytes: number) =>
     new UpstreamError(
       502,
