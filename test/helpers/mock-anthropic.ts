@@ -38,7 +38,9 @@ export type AnthropicScenario =
   /** Status 200, then after `afterEvents` events of the default answer, `event: error` and the end. */
   | { kind: 'stream-error'; afterEvents: number; type: string; message?: string }
   /** Status 200, then after `afterEvents` events the connection is cut (no message_stop). */
-  | { kind: 'cut'; afterEvents: number };
+  | { kind: 'cut'; afterEvents: number }
+  /** Never answers. */
+  | { kind: 'hang' };
 
 export const DEFAULT_TEXT = 'Hello from Claude.';
 export const DEFAULT_USAGE: MockUsage = {
@@ -338,6 +340,7 @@ export async function startMockAnthropic(): Promise<MockAnthropic> {
 
     const scenario = scenarios.get(String(body.model)) ??
       scenarios.get('*') ?? { kind: 'message', content: [{ type: 'text', text: DEFAULT_TEXT }] };
+    if (scenario.kind === 'hang') return;
     if (scenario.kind === 'http-error')
       return json(
         scenario.status,
