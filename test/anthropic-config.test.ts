@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { readSettings, SettingsError } from '../src/config/env.js';
 import { parseFileConfig } from '../src/config/file.js';
 import { buildRouter } from '../src/routing/router.js';
-import { type MockAnthropic, startMockAnthropic } from './helpers/mock-anthropic.js';
+import { MODELS, type MockAnthropic, startMockAnthropic } from './helpers/mock-anthropic.js';
 import { postJson, startParley, type TestParley } from './helpers/parley.js';
 
 const problem = (yaml: string): string => {
@@ -89,5 +89,47 @@ describe('an anthropic provider’s timeouts', () => {
     });
     assert.equal(res.status, 504);
     assert.equal((await res.json()).error.type, 'timeout_error');
+  });
+});
+
+describe('anthropic as the default provider', () => {
+  let claude: MockAnthropic;
+  let p: TestParley;
+  before(async () => {
+    claude = await startMockAnthropic();
+    p = await startParley(
+      {},
+      {
+        providers: { claude: { type: 'anthropic', baseUrl: claude.url, apiKey: 'k' } },
+        models: { smart: { provider: 'claude', model: 'claude-sonnet-4-5' } },
+        defaultProvider: 'claude',
+      },
+    );
+  });
+  after(async () => {
+    await p.close();
+    await claude.close();
+  });
+
+  it('GET /v1/models lists the aliases, then the models Anthropic lists', async () => {
+    const res = await fetch(`${p.url}/v1/models`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { data: { id: string; owned_by: string; created: number }[] };
+    assert.deepEqual(
+      body.data.map((m) => m.id),
+      ['smart', 'default', ...MODELS.map(([id]) => id)],
+    );
+    const sonnet = body.data.find((m) => m.id === MODELS[0]![0])!;
+    assert.equal(sonnet.owned_by, 'anthropic');
+    assert.equal(sonnet.created, Date.parse(MODELS[0]![2]) / 1000);
+  });
+
+  it('names that are no alias go to Anthropic unchanged', async () => {
+    const res = await postJson(`${p.url}/v1/chat/completions`, {
+      model: 'claude-opus-4-1',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).model, 'claude-opus-4-1');
   });
 });

@@ -42,6 +42,12 @@ export type AnthropicScenario =
   /** Never answers. */
   | { kind: 'hang' };
 
+/** What GET /v1/models lists: id, display name, creation time. */
+export const MODELS: [string, string, string][] = [
+  ['claude-sonnet-4-5-20250929', 'Claude Sonnet 4.5', '2025-09-29T00:00:00Z'],
+  ['claude-haiku-4-5-20251001', 'Claude Haiku 4.5', '2025-10-01T00:00:00Z'],
+];
+
 export const DEFAULT_TEXT = 'Hello from Claude.';
 export const DEFAULT_USAGE: MockUsage = {
   input_tokens: 12,
@@ -317,6 +323,18 @@ export async function startMockAnthropic(): Promise<MockAnthropic> {
     for await (const c of req) raw += c;
     const json = (status: number, body: string, headers: Record<string, string> = {}) =>
       res.writeHead(status, { 'content-type': 'application/json', 'request-id': 'req_mock', ...headers }).end(body);
+    if (req.method === 'GET' && req.url?.split('?')[0] === '/v1/models') {
+      if (!req.headers['x-api-key']) return json(401, envelope('authentication_error', 'x-api-key header is required'));
+      return json(
+        200,
+        JSON.stringify({
+          data: MODELS.map(([id, name, created_at]) => ({ type: 'model', id, display_name: name, created_at })),
+          has_more: false,
+          first_id: MODELS[0]![0],
+          last_id: MODELS.at(-1)![0],
+        }),
+      );
+    }
     if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/messages')
       return json(404, envelope('not_found_error', `Not found: ${req.method} ${req.url}`));
     let body: Obj;

@@ -14,6 +14,7 @@ import type { Dispatcher } from 'undici';
 import { Pool } from 'undici';
 import { renderChunks, renderCompletion } from '../completion-events.js';
 import { upstreamErrors } from '../errors.js';
+import type { UpstreamModel } from '../openai-compatible/index.js';
 import { sseData } from '../sse-data.js';
 import type { Provider, ProviderRequest, ProviderResponse } from '../types.js';
 import { guard, toUpstreamError } from '../upstream-http.js';
@@ -49,6 +50,7 @@ export class AnthropicProvider implements Provider {
   readonly id: string;
   private readonly pool: Pool;
   private readonly path: string;
+  private readonly modelsPath: string;
   private readonly headers: Record<string, string>;
   private readonly maxResponseBytes: number;
   private readonly defaultMaxTokens?: number;
@@ -56,7 +58,10 @@ export class AnthropicProvider implements Provider {
   constructor(opts: AnthropicOptions) {
     this.id = opts.id;
     const url = new URL(opts.baseUrl);
-    this.path = `${url.pathname.replace(/\/+$/, '')}/v1/messages${url.search}`;
+    const root = url.pathname.replace(/\/+$/, '');
+    this.path = `${root}/v1/messages${url.search}`;
+    // Anthropic pages its list; 1000 is its largest page, far more models than it has.
+    this.modelsPath = `${root}/v1/models${url.search ? `${url.search}&` : '?'}limit=1000`;
     this.pool = new Pool(url.origin, {
       headersTimeout: opts.firstByteTimeoutMs,
       bodyTimeout: opts.idleTimeoutMs,
@@ -156,6 +161,33 @@ export class AnthropicProvider implements Provider {
     const res = await this.post(typeof body === 'string' ? body : JSON.stringify(body), opts.signal, opts.requestId);
     if (res.statusCode !== 200) throw await anthropicHttpError(res, this.id);
     return { headers: res.headers, body: res.body };
+  }
+
+  /**
+   * Anthropic's model list (GET {baseUrl}/v1/models), for Parley's /v1/models when this provider
+   * is the default one. Throws on any failure; `signal` bounds the whole exchange.
+   */
+  async listModels(signal: AbortSignal): Promise<UpstreamModel[]> {
+    const { 'content-type': _, ...headers } = this.headers;
+    const res = await this.pool.request({ path: this.modelsPath, method: 'GET', headers, signal });
+    if (res.statusCode !== 200) {
+      void res.body.dump();
+      throw new Error(`Upstream ${this.id} answered GET /v1/models with HTTP ${res.statusCode}`);
+    }
+    const body = (await res.body.json()) as { data?: unknown } | null;
+    if (!Array.isArray(body?.data))
+      throw new Error(`Upstream ${this.id} answered GET /v1/models with something other than a model list`);
+    const now = Math.floor(Date.now() / 1000);
+    return (body.data as { id?: unknown; created_at?: unknown }[])
+      .filter((m) => typeof m?.id === 'string' && m.id !== '')
+      .map((m) => {
+        const created = typeof m.created_at === 'string' ? Date.parse(m.created_at) : Number.NaN;
+        return {
+          id: m.id as string,
+          created: Number.isNaN(created) ? now : Math.floor(created / 1000),
+          owned_by: 'anthropic',
+        };
+      });
   }
 
   private async post(body: string, signal: AbortSignal, requestId: string): Promise<Dispatcher.ResponseData> {
