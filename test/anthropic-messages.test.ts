@@ -92,6 +92,14 @@ describe('AnthropicProvider.sendMessages', () => {
     }
   });
 
+  it('count_tokens goes to /v1/messages/count_tokens', async () => {
+    const { model, messages } = body;
+    const res = await provider.sendMessages({ model, messages }, { ...opts(), endpoint: 'count_tokens' });
+    const counted = JSON.parse(await text(res));
+    assert.ok(Number.isInteger(counted.input_tokens) && counted.input_tokens > 0);
+    assert.equal(claude.received[0]!.url, '/v1/messages/count_tokens');
+  });
+
   it('an unreachable upstream is the transport error, as for chat', async () => {
     const dead = new AnthropicProvider({
       id: 'dead',

@@ -335,7 +335,8 @@ export async function startMockAnthropic(): Promise<MockAnthropic> {
         }),
       );
     }
-    if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/messages')
+    const countTokens = req.url?.split('?')[0] === '/v1/messages/count_tokens';
+    if (req.method !== 'POST' || (req.url?.split('?')[0] !== '/v1/messages' && !countTokens))
       return json(404, envelope('not_found_error', `Not found: ${req.method} ${req.url}`));
     let body: Obj;
     try {
@@ -353,8 +354,10 @@ export async function startMockAnthropic(): Promise<MockAnthropic> {
       return json(401, envelope('authentication_error', 'invalid x-api-key'));
     if (!req.headers['anthropic-version'])
       return json(400, envelope('invalid_request_error', 'anthropic-version: header is required'));
-    const problem = requestProblem(body);
+    // count_tokens takes a Messages body without max_tokens (and no stream).
+    const problem = requestProblem(countTokens ? { max_tokens: 1, ...body } : body);
     if (problem) return json(400, envelope('invalid_request_error', problem));
+    if (countTokens) return json(200, JSON.stringify({ input_tokens: raw.length >> 2 }));
 
     const scenario = scenarios.get(String(body.model)) ??
       scenarios.get('*') ?? { kind: 'message', content: [{ type: 'text', text: DEFAULT_TEXT }] };

@@ -51,6 +51,7 @@ export class AnthropicProvider implements Provider {
   private readonly pool: Pool;
   private readonly path: string;
   private readonly modelsPath: string;
+  private readonly countPath: string;
   private readonly headers: Record<string, string>;
   private readonly maxResponseBytes: number;
   private readonly defaultMaxTokens?: number;
@@ -60,6 +61,7 @@ export class AnthropicProvider implements Provider {
     const url = new URL(opts.baseUrl);
     const root = url.pathname.replace(/\/+$/, '');
     this.path = `${root}/v1/messages${url.search}`;
+    this.countPath = `${root}/v1/messages/count_tokens${url.search}`;
     // Anthropic pages its list; 1000 is its largest page, far more models than it has.
     this.modelsPath = `${root}/v1/models${url.search ? `${url.search}&` : '?'}limit=1000`;
     this.pool = new Pool(url.origin, {
@@ -156,9 +158,16 @@ export class AnthropicProvider implements Provider {
    */
   async sendMessages(
     body: Record<string, unknown> | string,
-    opts: { signal: AbortSignal; requestId: string },
+    opts: {
+      signal: AbortSignal;
+      requestId: string;
+      /** `count_tokens` sends it to /v1/messages/count_tokens instead (Anthropic's token count). */
+      endpoint?: 'messages' | 'count_tokens';
+    },
   ): Promise<RawMessagesResponse> {
-    const res = await this.post(typeof body === 'string' ? body : JSON.stringify(body), opts.signal, opts.requestId);
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const path = opts.endpoint === 'count_tokens' ? this.countPath : this.path;
+    const res = await this.post(text, opts.signal, opts.requestId, path);
     if (res.statusCode !== 200) throw await anthropicHttpError(res, this.id);
     return { headers: res.headers, body: res.body };
   }
@@ -190,10 +199,15 @@ export class AnthropicProvider implements Provider {
       });
   }
 
-  private async post(body: string, signal: AbortSignal, requestId: string): Promise<Dispatcher.ResponseData> {
+  private async post(
+    body: string,
+    signal: AbortSignal,
+    requestId: string,
+    path = this.path,
+  ): Promise<Dispatcher.ResponseData> {
     try {
       return await this.pool.request({
-        path: this.path,
+        path,
         method: 'POST',
         headers: { ...this.headers, 'x-request-id': requestId },
         body,
