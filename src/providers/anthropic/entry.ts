@@ -27,7 +27,7 @@ const configSchema = Type.Object(
 export const anthropic: ProviderEntry<typeof configSchema> = {
   type: 'anthropic',
   configSchema,
-  alsoKnownAs: ['claude', 'anthropic-messages', 'messages'],
+  alsoKnownAs: ['claude', 'claude-api', 'anthropic-messages'],
   implicit(settings): Record<string, Static<typeof configSchema>> {
     if (!settings.anthropicApiKey) return {};
     return { anthropic: { type: 'anthropic', baseUrl: settings.anthropicBaseUrl, apiKey: settings.anthropicApiKey } };
