@@ -381,6 +381,88 @@ describe('Anthropic behind the OpenAI protocol', () => {
     assert.ok(JSON.parse(events.at(-1)!).error);
   });
 
+  it('the full request mapping through Parley: what Anthropic receives for a rich OpenAI request', async () => {
+    const res = await postJson(
+      `${p.url}/v1/chat/completions`,
+      {
+        model: MODEL,
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is in this picture, and the weather there?' },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+              { type: 'image_url', image_url: { url: 'https://example.com/paris.jpg' } },
+            ],
+          },
+          { role: 'developer', content: 'Use metric units.' },
+          {
+            role: 'assistant',
+            content: '',
+            tool_calls: [
+              { id: 'toolu_A', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+              { id: 'toolu_B', type: 'function', function: { name: 'get_time', arguments: '{}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'toolu_A', content: '18°C' },
+          { role: 'tool', tool_call_id: 'toolu_B', content: '14:00' },
+        ],
+        tools,
+        tool_choice: { type: 'function', function: { name: 'get_weather' } },
+        parallel_tool_calls: false,
+        stop: ['\n\nHuman:'],
+        temperature: 1.4,
+        top_p: 0.8,
+        user: 'end-user-7',
+      },
+      auth,
+    );
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.text();
+    const { model, max_tokens, ...rest } = claude.received[0]!.body;
+    assert.deepEqual([model, max_tokens], [MODEL, 8192]);
+    assert.deepEqual(rest, {
+      system: [
+        { type: 'text', text: 'Be brief.' },
+        { type: 'text', text: 'Use metric units.' },
+      ],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in this picture, and the weather there?' },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+            { type: 'image', source: { type: 'url', url: 'https://example.com/paris.jpg' } },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'tool_use', id: 'toolu_A', name: 'get_weather', input: { city: 'Paris' } },
+            { type: 'tool_use', id: 'toolu_B', name: 'get_time', input: {} },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'toolu_A', content: '18°C' },
+            { type: 'tool_result', tool_use_id: 'toolu_B', content: '14:00' },
+          ],
+        },
+      ],
+      tools: [
+        { name: 'get_weather', input_schema: tools[0]!.function.parameters },
+        { name: 'get_time', input_schema: tools[1]!.function.parameters },
+      ],
+      tool_choice: { type: 'tool', name: 'get_weather', disable_parallel_tool_use: true },
+      stop_sequences: ['\n\nHuman:'],
+      temperature: 1,
+      top_p: 0.8,
+      metadata: { user_id: 'end-user-7' },
+    });
+  });
+
   it('refuses n > 1 with a 400 naming n, before calling Anthropic', async () => {
     const res = await postJson(`${p.url}/v1/chat/completions`, { model: MODEL, messages, n: 2 }, auth);
     assert.equal(res.status, 400);
