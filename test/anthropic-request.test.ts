@@ -87,6 +87,7 @@ describe('the mock refuses what Anthropic refuses', () => {
       /without `tool_result`/,
     ],
     ['temperature above 1', { ...ok, temperature: 1.5 }, /temperature/],
+    ['a whitespace-only stop sequence', { ...ok, stop_sequences: ['\n'] }, /non-whitespace/],
   ];
   for (const [what, body, message] of cases) {
     it(`refuses ${what}`, () => assert.match(requestProblem(body) ?? 'accepted', message));
@@ -293,6 +294,12 @@ describe('Chat Completions → Messages', () => {
   it('stop → stop_sequences, user → metadata.user_id, top_p passes, temperature above 1 is clamped to 1', () => {
     assert.deepEqual(map({ messages: [user('q')], stop: 'END' }).stop_sequences, ['END']);
     assert.deepEqual(map({ messages: [user('q')], stop: ['a', 'b'] }).stop_sequences, ['a', 'b']);
+    assert.deepEqual(
+      map({ messages: [user('q')], stop: ['\n', 'b'] }).stop_sequences,
+      ['b'],
+      'whitespace-only left out',
+    );
+    assert.equal('stop_sequences' in map({ messages: [user('q')], stop: '\n\n' }), false);
     assert.equal('stop_sequences' in map({ messages: [user('q')], stop: null }), false);
     assert.deepEqual(map({ messages: [user('q')], user: 'user-42' }).metadata, { user_id: 'user-42' });
     assert.deepEqual(map({ messages: [user('q')], safety_identifier: 'sid', user: 'u' }).metadata, { user_id: 'sid' });

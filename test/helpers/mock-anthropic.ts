@@ -125,6 +125,8 @@ function check(body: Obj): void {
   if (body.stop_sequences !== undefined) {
     if (!Array.isArray(body.stop_sequences) || body.stop_sequences.some((s) => typeof s !== 'string' || s === ''))
       refuse('stop_sequences: Input should be a valid list of non-empty strings');
+    if ((body.stop_sequences as string[]).some((s) => s.trim() === ''))
+      refuse('stop_sequences: each stop sequence must contain non-whitespace characters');
   }
   if (body.metadata !== undefined) {
     if (!isObj(body.metadata)) refuse('metadata: Input should be a valid dictionary');

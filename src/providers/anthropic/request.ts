@@ -111,7 +111,8 @@ export function messagesBody(req: ChatRequest, o: MappingOptions): Record<string
     body.output_config = { format: { type: 'json_schema', schema: format.json_schema.schema ?? { type: 'object' } } };
   }
   if (system.length > 0) body.system = system;
-  const stop = stopSequencesOf(req);
+  // Anthropic refuses a stop sequence that is only whitespace ("\n"): such ones are left out.
+  const stop = stopSequencesOf(req).filter((x) => x.trim() !== '');
   if (stop.length > 0) body.stop_sequences = stop;
   // OpenAI's range is 0–2, Anthropic's 0–1: above 1 is clamped (a request valid at OpenAI keeps working).
   if (typeof req.temperature === 'number') body.temperature = Math.min(req.temperature, 1);
