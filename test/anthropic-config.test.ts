@@ -50,7 +50,9 @@ describe('Anthropic settings', () => {
     void router.close();
     assert.throws(
       () => buildRouter(readSettings({}), file),
-      (e: Error) => e instanceof SettingsError && /provider "anthropic", which is not configured/.test(e.message),
+      (e: Error) =>
+        e instanceof SettingsError &&
+        /provider "anthropic", which is not configured .*: set ANTHROPIC_API_KEY/.test(e.message),
     );
   });
 
