@@ -6,9 +6,10 @@
 import type { Static } from '@sinclair/typebox';
 import { builtin } from './builtin/entry.js';
 import type { ProviderEntry } from './entry.js';
+import { gemini } from './gemini/entry.js';
 import { openaiCompatible } from './openai-compatible/entry.js';
 
-export const providerEntries = [openaiCompatible, builtin] as const satisfies readonly ProviderEntry[];
+export const providerEntries = [openaiCompatible, builtin, gemini] as const satisfies readonly ProviderEntry[];
 
 /** One provider's PARLEY_CONFIG entry: the union of every registered provider's config. */
 export type ProviderConfig = Static<(typeof providerEntries)[number]['configSchema']>;
