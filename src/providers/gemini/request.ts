@@ -240,13 +240,13 @@ function mapTools(req: ChatRequest, body: GeminiRequest, ctx: MappingContext): v
   else if (typeof choice === 'object' && choice.type === 'function' && choice.function?.name) {
     body.toolConfig = { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } };
   } else if (typeof choice === 'object' && choice.type === 'allowed_tools') {
-    const names = (choice.allowed_tools?.tools ?? []).flatMap((t) => (t.function?.name ? [t.function.name] : []));
-    body.toolConfig = {
-      functionCallingConfig: {
-        mode: choice.allowed_tools?.mode === 'required' ? 'ANY' : 'AUTO',
-        allowedFunctionNames: names,
-      },
-    };
+    // Gemini takes allowedFunctionNames only with mode ANY; leaving the other declarations out
+    // restricts the model the same way in either mode.
+    const names = new Set(
+      (choice.allowed_tools?.tools ?? []).flatMap((t) => (t.function?.name ? [t.function.name] : [])),
+    );
+    body.tools = [{ functionDeclarations: declarations.filter((d) => names.has(d.name)) }];
+    body.toolConfig = { functionCallingConfig: { mode: choice.allowed_tools?.mode === 'required' ? 'ANY' : 'AUTO' } };
   } else {
     throw errors.unsupportedByProvider(ctx.provider, 'tool_choice', 'it names a custom tool');
   }
