@@ -51,6 +51,11 @@ const weather = {
   },
 };
 const now = { type: 'function', function: { name: 'now' } };
+const b2messages = [
+  { role: 'user', content: 'Time?' },
+  { role: 'assistant', tool_calls: [{ id: 'c9', type: 'function', function: { name: 'now', arguments: '{}' } }] },
+  { role: 'tool', tool_call_id: 'c9', content: '12:00' },
+];
 
 describe('OpenAI requests as Gemini requests', () => {
   let g: MockGemini;
@@ -111,6 +116,7 @@ describe('OpenAI requests as Gemini requests', () => {
 
   it('assistant tool_calls → functionCall parts (no empty text); tool results → one user turn of named functionResponses', async () => {
     const b = await sent({
+      model: 'gemini-3-flash', // a history without signatures gets Google's validator skip on Gemini 3
       messages: [
         { role: 'user', content: 'Weather in Paris, and the time?' },
         {
@@ -146,6 +152,8 @@ describe('OpenAI requests as Gemini requests', () => {
       ],
     });
     assert.equal(b.contents.length, 3);
+    const older = await sent({ messages: b2messages });
+    assert.deepEqual(older.contents[1]!.parts[0], { functionCall: { name: 'now', args: {} } }, 'Gemini 2 gets no skip');
   });
 
   it('a tool message answering no known call, or arguments that are not JSON, are 400s naming the field', async () => {

@@ -157,7 +157,7 @@ function assistantParts(m: Message, at: string, ctx: MappingContext, callNames: 
     const part: GeminiPart = { functionCall: { name, args: parseArguments(args, param) } };
     // Gemini checks the signature of the first call of a turn; one the client did not send
     // back (a history from another model) gets the validator skip Google documents.
-    const sig = signature ?? (first ? SKIP_VALIDATOR : undefined);
+    const sig = signature ?? (first && needsSignatures(ctx.upstreamModel) ? SKIP_VALIDATOR : undefined);
     if (sig) part.thoughtSignature = sig;
     first = false;
     parts.push(part);
@@ -173,6 +173,14 @@ function assistantParts(m: Message, at: string, ctx: MappingContext, callNames: 
   if (m.function_call?.name)
     call(m.function_call.name, m.function_call.arguments, `${at}.function_call.arguments`, undefined);
   return parts;
+}
+
+/**
+ * Gemini 1.x and 2.x do not require signatures; anything else (gemini-3…, names Parley cannot
+ * date such as gemini-flash-latest) gets the skip rather than a 400.
+ */
+function needsSignatures(model: string): boolean {
+  return !/^(models\/)?gemini-[12][.-]/.test(model);
 }
 
 /** A call's arguments as the object Gemini's functionCall.args is. */
