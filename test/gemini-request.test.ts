@@ -290,6 +290,21 @@ describe('OpenAI requests as Gemini requests', () => {
     assert.equal((await sent({ messages: m, n: 1 })).generationConfig, undefined, 'n: 1 is the default');
   });
 
+  it('an image still being fetched when a later message is refused does not take Parley down', async () => {
+    await refused(
+      {
+        messages: [
+          { role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://127.0.0.1:1/cat.png' } }] },
+          { role: 'tool', tool_call_id: 'call_nowhere', content: 'r' },
+        ],
+      },
+      'messages.[1].tool_call_id',
+      /call_nowhere/,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await sent({ messages: [{ role: 'user', content: 'still here?' }] })).contents.length, 1);
+  });
+
   it('a conversation of system messages only is a 400 naming messages', async () => {
     await refused({ messages: [{ role: 'system', content: 'x' }] }, 'messages', /no user or assistant message/);
   });

@@ -68,7 +68,8 @@ export class GeminiProvider implements Provider {
         signal: req.signal,
       }),
     );
-    const model = encodeURIComponent(req.upstreamModel);
+    // "models/gemini-2.5-flash" is how Google's own list names them: the path wants the bare name.
+    const model = encodeURIComponent(req.upstreamModel.replace(/^models\//, ''));
     const path = req.stream
       ? `${this.basePath}${model}:streamGenerateContent?alt=sse`
       : `${this.basePath}${model}:generateContent`;

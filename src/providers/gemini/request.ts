@@ -46,7 +46,18 @@ export interface MappingContext {
   signal: AbortSignal;
 }
 
-export async function toGeminiRequest(req: ChatRequest, ctx: MappingContext): Promise<GeminiRequest> {
+export async function toGeminiRequest(req: ChatRequest, outer: MappingContext): Promise<GeminiRequest> {
+  // Once the request is refused, the images still being fetched for it are not needed.
+  const refused = new AbortController();
+  try {
+    return await mapRequest(req, { ...outer, signal: AbortSignal.any([outer.signal, refused.signal]) });
+  } catch (err) {
+    refused.abort();
+    throw err;
+  }
+}
+
+async function mapRequest(req: ChatRequest, ctx: MappingContext): Promise<GeminiRequest> {
   if (typeof req.n === 'number' && req.n > 1) {
     throw errors.unsupportedByProvider(ctx.provider, 'n', `it asks for ${req.n} choices`);
   }
@@ -132,11 +143,13 @@ function userParts(content: unknown, at: string, ctx: MappingContext, pending: P
     } else if (p.type === 'image_url') {
       const part: GeminiPart = {};
       parts.push(part);
-      pending.push(
-        ctx.images.inlineData(p.image_url?.url ?? '', `${param}.image_url.url`, ctx.signal).then((d) => {
-          part.inlineData = d;
-        }),
-      );
+      const fetched = ctx.images.inlineData(p.image_url?.url ?? '', `${param}.image_url.url`, ctx.signal).then((d) => {
+        part.inlineData = d;
+      });
+      // Awaited below, unless a later message is refused first: then nobody would, and its
+      // failure must not become an unhandled rejection (which ends the process).
+      fetched.catch(() => {});
+      pending.push(fetched);
     } else if (p.type === 'input_audio') {
       const mimeType = p.input_audio?.format === 'mp3' ? 'audio/mp3' : 'audio/wav';
       parts.push({ inlineData: { mimeType, data: p.input_audio?.data ?? '' } });
