@@ -221,6 +221,17 @@ describe('Gemini answers as OpenAI completions', () => {
       );
     });
 
+    it("an error body as the stream's first event is an HTTP error with its status, nothing streamed", async () => {
+      g.scenarios.set('gemini-first-error', {
+        kind: 'midstream-error',
+        events: [],
+        error: { code: 429, message: 'Resource has been exhausted.', status: 'RESOURCE_EXHAUSTED' },
+      });
+      const res = await post('gemini-first-error', true);
+      assert.equal(res.status, 429);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'RESOURCE_EXHAUSTED');
+    });
+
     it('a cut connection mid-stream: one in-band error event, no [DONE]', async () => {
       g.scenarios.set('gemini-cut', { kind: 'cut', events: [text('Partial ')] });
       const events = await sseEvents(await post('gemini-cut', true));
