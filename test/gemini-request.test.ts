@@ -283,6 +283,23 @@ describe('OpenAI requests as Gemini requests', () => {
     });
   });
 
+  it('reasoning_effort → a thinking budget on Gemini 2, a thinking level on Gemini 3', async () => {
+    const m = [{ role: 'user', content: 'x' }];
+    const cases: [string, string, Record<string, unknown>][] = [
+      ['gemini-2.5-flash', 'none', { thinkingBudget: 0 }],
+      ['gemini-2.5-flash', 'low', { thinkingBudget: 1024 }],
+      ['gemini-2.5-pro', 'medium', { thinkingBudget: 8192 }],
+      ['gemini-2.5-pro', 'high', { thinkingBudget: 24576 }],
+      ['gemini-3-flash', 'minimal', { thinkingLevel: 'minimal' }],
+      ['gemini-3-pro-preview', 'low', { thinkingLevel: 'low' }],
+      ['gemini-3-flash', 'xhigh', { thinkingLevel: 'high' }],
+    ];
+    for (const [model, effort, thinking] of cases) {
+      const b = await sent({ model, messages: m, reasoning_effort: effort });
+      assert.deepEqual(b.generationConfig, { thinkingConfig: thinking }, `${model} ${effort}`);
+    }
+  });
+
   it('n > 1 and a temperature outside 0..2 are 400s naming the parameter', async () => {
     const m = [{ role: 'user', content: 'x' }];
     await refused({ messages: m, n: 2 }, 'n', /gemini/);

@@ -269,6 +269,26 @@ export function validate(body: Json, model: string): void {
     if (typeof g.temperature === 'number' && (g.temperature < 0 || g.temperature > 2)) {
       throw new Refused(400, '* GenerateContentRequest.generation_config.temperature: must be in [0.0, 2.0]');
     }
+    const thinking = g.thinkingConfig as Json | undefined;
+    if (thinking) {
+      checkKeys(
+        thinking,
+        new Set(['thinkingBudget', 'thinkingLevel', 'includeThoughts']),
+        'generation_config.thinking_config',
+      );
+      if (thinking.thinkingBudget !== undefined && thinking.thinkingLevel !== undefined) {
+        throw new Refused(400, 'You can only set only one of thinking budget and thinking level.');
+      }
+      if (
+        thinking.thinkingLevel !== undefined &&
+        !['minimal', 'low', 'medium', 'high'].includes(String(thinking.thinkingLevel))
+      ) {
+        throw new Refused(
+          400,
+          `Invalid value at 'generation_config.thinking_config.thinking_level' (${String(thinking.thinkingLevel)})`,
+        );
+      }
+    }
     if (Array.isArray(g.stopSequences) && g.stopSequences.length > 5) {
       throw new Refused(400, '* GenerateContentRequest.generation_config.stop_sequences: at most 5');
     }

@@ -7,8 +7,8 @@
  *   tool messages functionResponse parts named after the call they answer;
  * - images become inlineData (./images.ts); tools, tool_choice, stop, max tokens, sampling and
  *   response_format map to their Gemini fields. What Gemini cannot do is a 400 naming the field.
- * `user`, `parallel_tool_calls`, `logprobs`, `top_logprobs` and `reasoning_effort` have no
- * Gemini equivalent and are left out, as the README says.
+ * `user`, `parallel_tool_calls`, `logprobs` and `top_logprobs` have no Gemini equivalent and
+ * are left out, as the README says.
  */
 import { type ChatRequest, maxTokensOf, stopSequencesOf } from '../../protocol/chat.js';
 import { errors } from '../../protocol/errors.js';
@@ -117,7 +117,7 @@ async function mapRequest(req: ChatRequest, ctx: MappingContext): Promise<Gemini
   const body: GeminiRequest = { contents: turns };
   if (system.length > 0) body.systemInstruction = { parts: system };
   mapTools(req, body, ctx);
-  const generation = generationConfig(req);
+  const generation = generationConfig(req, ctx.upstreamModel);
   if (generation) body.generationConfig = generation;
   return body;
 }
@@ -186,6 +186,21 @@ function assistantParts(m: Message, at: string, ctx: MappingContext, callNames: 
   if (m.function_call?.name)
     call(m.function_call.name, m.function_call.arguments, `${at}.function_call.arguments`, undefined);
   return parts;
+}
+
+/**
+ * reasoning_effort as Gemini's thinking control, as Google's own OpenAI-compatible endpoint
+ * maps it: Gemini 2.x takes a token budget (low 1K, medium 8K, high 24K; none turns thinking
+ * off), Gemini 3 and later a level (minimal, low, medium, high; which ones a model takes varies,
+ * and Gemini's 400 says so).
+ */
+function thinkingFor(effort: string, model: string): { thinkingBudget?: number; thinkingLevel?: string } {
+  if (!needsSignatures(model)) {
+    const budgets: Record<string, number> = { none: 0, minimal: 1024, low: 1024, medium: 8192 };
+    return { thinkingBudget: budgets[effort] ?? 24_576 };
+  }
+  const levels: Record<string, string> = { none: 'minimal', minimal: 'minimal', low: 'low', medium: 'medium' };
+  return { thinkingLevel: levels[effort] ?? 'high' };
 }
 
 /**
@@ -273,8 +288,10 @@ function mapTools(req: ChatRequest, body: GeminiRequest, ctx: MappingContext): v
   }
 }
 
-function generationConfig(req: ChatRequest): GeminiRequest['generationConfig'] {
+function generationConfig(req: ChatRequest, model: string): GeminiRequest['generationConfig'] {
   const g: NonNullable<GeminiRequest['generationConfig']> = {};
+  const effort = typeof req.reasoning_effort === 'string' ? req.reasoning_effort : undefined;
+  if (effort) g.thinkingConfig = thinkingFor(effort, model);
   const stop = stopSequencesOf(req);
   if (stop.length > 0) g.stopSequences = stop;
   const max = maxTokensOf(req);

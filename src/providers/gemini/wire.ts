@@ -44,6 +44,7 @@ export interface GeminiGenerationConfig {
   frequencyPenalty?: number;
   responseMimeType?: string;
   responseJsonSchema?: unknown;
+  thinkingConfig?: { thinkingBudget?: number; thinkingLevel?: string };
 }
 
 export interface GeminiUsage {
