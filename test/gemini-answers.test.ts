@@ -359,3 +359,25 @@ describe('Gemini refusing Parley’s own key', () => {
     }
   });
 });
+
+describe('Gemini unreachable', () => {
+  it('is a 502 upstream_unreachable before the stream, JSON or streamed', async () => {
+    const p = await startParley(
+      { PARLEY_API_KEYS: KEY },
+      { providers: { gem: { type: 'gemini', baseUrl: 'http://127.0.0.1:9', apiKey: 'k' } }, defaultProvider: 'gem' },
+    );
+    try {
+      for (const stream of [false, true]) {
+        const res = await postJson(
+          `${p.url}/v1/chat/completions`,
+          { model: 'gemini-2.5-flash', messages, stream },
+          { authorization: `Bearer ${KEY}` },
+        );
+        assert.equal(res.status, 502);
+        assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'upstream_unreachable');
+      }
+    } finally {
+      await p.close();
+    }
+  });
+});
