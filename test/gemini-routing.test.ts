@@ -243,6 +243,60 @@ describe('Gemini thought signatures', () => {
     }
   });
 
+  it('the mock refuses what the real API refuses, so the translation is tested against it', async () => {
+    const g = await startMockGemini();
+    const user = { role: 'user', parts: [{ text: 'hi' }] };
+    const bad: [string, Record<string, unknown>][] = [
+      ['no contents', { contents: [] }],
+      ['an empty turn', { contents: [{ role: 'user', parts: [] }] }],
+      ['a system role', { contents: [{ role: 'system', parts: [{ text: 'x' }] }] }],
+      ['a part with no data', { contents: [{ role: 'user', parts: [{}] }] }],
+      ['an empty model text part', { contents: [user, { role: 'model', parts: [{ text: '' }] }, user] }],
+      [
+        'a functionResponse without a name',
+        { contents: [{ role: 'user', parts: [{ functionResponse: { response: { result: 1 } } }] }] },
+      ],
+      ['an unknown field', { contents: [user], temperature: 1 }],
+      ['an unknown generationConfig field', { contents: [user], generationConfig: { max_tokens: 5 } }],
+      [
+        'additionalProperties in parameters',
+        {
+          contents: [user],
+          tools: [
+            { functionDeclarations: [{ name: 'f', parameters: { type: 'object', additionalProperties: false } }] },
+          ],
+        },
+      ],
+      [
+        'allowedFunctionNames with mode AUTO',
+        {
+          contents: [user],
+          tools: [{ functionDeclarations: [{ name: 'f' }] }],
+          toolConfig: { functionCallingConfig: { mode: 'AUTO', allowedFunctionNames: ['f'] } },
+        },
+      ],
+    ];
+    try {
+      for (const [what, body] of bad) {
+        const res = await fetch(`${g.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-goog-api-key': g.apiKey },
+          body: JSON.stringify(body),
+        });
+        assert.equal(res.status, 400, what);
+        assert.equal(((await res.json()) as { error: { status: string } }).error.status, 'INVALID_ARGUMENT', what);
+      }
+      const ok = await fetch(`${g.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-goog-api-key': g.apiKey },
+        body: JSON.stringify({ contents: [user] }),
+      });
+      assert.equal(ok.status, 200);
+    } finally {
+      await g.close();
+    }
+  });
+
   it('the mock refuses a gemini-3 history whose first call lacks its signature, as Gemini 3 does', async () => {
     const g = await startMockGemini();
     try {
