@@ -362,6 +362,14 @@ describe('OpenAI requests as Gemini requests', () => {
     );
   });
 
+  it('a data URL that does not decode is a 400 naming the part, not a 500', async () => {
+    await refused(
+      { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png,%E0%A4%A' } }] }] },
+      'messages.[0].content.[0].image_url.url',
+      /percent-encoded/,
+    );
+  });
+
   it('image URLs other than https are refused in production (http, ftp)', async () => {
     for (const u of ['http://127.0.0.1:1/cat.png', 'ftp://example.com/cat.png']) {
       await refused(

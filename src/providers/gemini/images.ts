@@ -63,9 +63,14 @@ export class ImageFetcher {
     if (comma < 0) throw errors.imageUnusable(param, 'a data URL needs a comma before its data');
     const meta = url.slice(5, comma);
     const payload = url.slice(comma + 1);
-    const bytes = /;base64$/i.test(meta)
-      ? Buffer.from(payload, 'base64')
-      : Buffer.from(decodeURIComponent(payload), 'latin1');
+    let bytes: Buffer;
+    try {
+      bytes = /;base64$/i.test(meta)
+        ? Buffer.from(payload, 'base64')
+        : Buffer.from(decodeURIComponent(payload), 'latin1');
+    } catch {
+      throw errors.imageUnusable(param, 'the data URL is not validly percent-encoded');
+    }
     if (bytes.length === 0) throw errors.imageUnusable(param, 'the data URL holds no data');
     if (bytes.length > this.opts.maxBytes) throw this.tooLarge(param);
     return bytes;
@@ -91,7 +96,11 @@ export class ImageFetcher {
       if (res.statusCode >= 300 && res.statusCode < 400 && typeof res.headers.location === 'string') {
         void res.body.dump();
         if (hop >= MAX_REDIRECTS) throw errors.imageUnusable(param, 'the image URL redirects too many times');
-        current = new URL(res.headers.location, current).href;
+        try {
+          current = new URL(res.headers.location, current).href;
+        } catch {
+          throw errors.imageUnusable(param, 'the image URL redirects to something that is not a URL');
+        }
         continue;
       }
       if (res.statusCode !== 200) {
