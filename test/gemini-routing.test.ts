@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { readSettings } from '../src/config/env.js';
+import { readSettings, SettingsError } from '../src/config/env.js';
+import { parseFileConfig } from '../src/config/file.js';
 import * as vapi from './fixtures/vapi.js';
 import { type MockGemini, startMockGemini, text, usage } from './helpers/mock-gemini.js';
 import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
@@ -94,6 +95,25 @@ describe('Gemini routing, usage and Vapi', () => {
     const res = await postJson(`${p.url}/v1/chat/completions`, { model: 'gemini-pinned', messages }, headers);
     assert.equal(res.status, 200);
     assert.equal(g.received.length, before);
+  });
+
+  it('PARLEY_CONFIG: a gemini provider needs no baseUrl; `type: google` and a misspelt field get the fix', () => {
+    const ok = parseFileConfig('providers:\n  g: { type: gemini, apiKey: k }', 'parley.yaml', {});
+    assert.deepEqual(ok.providers?.g, { type: 'gemini', apiKey: 'k' });
+    const problem = (yaml: string) => {
+      try {
+        parseFileConfig(yaml, 'parley.yaml', {});
+      } catch (err) {
+        assert.ok(err instanceof SettingsError);
+        return err.message;
+      }
+      return assert.fail('accepted');
+    };
+    assert.match(problem('providers:\n  g: { type: google, apiKey: k }'), /did you mean type: gemini\?/);
+    assert.match(
+      problem('providers:\n  g: { type: gemini, api_key: k }'),
+      /unknown field "api_key" — did you mean apiKey\?/,
+    );
   });
 
   it('GOOGLE_API_KEY works as GEMINI_API_KEY; GEMINI_BASE_URL is checked at startup', () => {
