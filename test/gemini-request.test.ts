@@ -362,6 +362,23 @@ describe('OpenAI requests as Gemini requests', () => {
     );
   });
 
+  it('image URLs leading to this machine or a private network are refused in production', async () => {
+    const cases: [string, RegExp][] = [
+      ['https://127.0.0.1:1/cat.png', /private or local address/],
+      ['https://[::1]:1/cat.png', /private or local address/],
+      ['https://192.168.1.10/cat.png', /private or local address/],
+      ['https://169.254.169.254/latest/meta-data', /private or local address/],
+      ['https://localhost:1/cat.png', /resolves to a private or local address/],
+    ];
+    for (const [u, pattern] of cases) {
+      await refused(
+        { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: u } }] }] },
+        'messages.[0].content.[0].image_url.url',
+        pattern,
+      );
+    }
+  });
+
   it('a data URL that does not decode is a 400 naming the part, not a 500', async () => {
     await refused(
       { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png,%E0%A4%A' } }] }] },
@@ -414,7 +431,7 @@ describe('image URLs fetched by Parley', () => {
       port: 0,
     };
     const providers = createProviders(settings);
-    // The one difference from production: http:// allowed, to reach the local image server.
+    // The one difference from production: http:// and local addresses allowed, to reach the local image server.
     providers.set(
       'gemini',
       new GeminiProvider({
@@ -424,7 +441,7 @@ describe('image URLs fetched by Parley', () => {
         firstByteTimeoutMs: 5_000,
         idleTimeoutMs: 5_000,
         maxResponseBytes: 1 << 20,
-        imageFetch: { maxBytes: 100_000, timeoutMs: 5_000, allowHttp: true },
+        imageFetch: { maxBytes: 100_000, timeoutMs: 5_000, allowHttp: true, allowPrivateAddresses: true },
       }),
     );
     parley = await createParley({ settings, router: buildRouter(settings, {}, providers) });

@@ -1,9 +1,12 @@
 /**
  * Images for Gemini, which takes them only as inline bytes (`inlineData`): a data URL is
- * decoded, an https URL is fetched by Parley — bounded in size and time, redirects followed
+ * decoded, an https URL is fetched by Parley — bounded in size and time, never from a private
+ * or local address, redirects followed
  * only to https — and either way the bytes are sniffed, so the MIME type sent is what the
  * image really is, and something that is not an image is refused with a 400 naming the part.
  */
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { BlockList, isIP } from 'node:net';
 import { Agent, type Dispatcher, request } from 'undici';
 import { errors } from '../../protocol/errors.js';
 
@@ -17,6 +20,59 @@ export interface ImageFetchOptions {
    * so production fetches https alone.
    */
   allowHttp?: boolean;
+  /** Also fetch from loopback and private addresses. Tests only, like allowHttp. */
+  allowPrivateAddresses?: boolean;
+}
+
+/**
+ * Addresses an image URL may not lead to: a client must not use Parley to reach its own
+ * machine or private network (loopback, RFC 1918, link-local, CGNAT, unique-local).
+ */
+const PRIVATE = new BlockList();
+for (const [net, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::', 127],
+  ['fc00::', 7],
+  ['fe80::', 10],
+] as const)
+  PRIVATE.addSubnet(net, prefix, 'ipv6');
+
+function isPrivate(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped) return PRIVATE.check(mapped, 'ipv4');
+  const family = isIP(address);
+  return family === 4 ? PRIVATE.check(address, 'ipv4') : family === 6 ? PRIVATE.check(address, 'ipv6') : false;
+}
+
+const PRIVATE_CODE = 'PARLEY_PRIVATE_ADDRESS';
+
+/** dns.lookup, refusing names that resolve to a private address (checked where the socket connects). */
+function publicLookup(
+  hostname: string,
+  options: LookupOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+): void {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, []);
+    const list = addresses as LookupAddress[];
+    if (list.some((a) => isPrivate(a.address))) {
+      return callback(
+        Object.assign(new Error(`${hostname} resolves to a private address`), { code: PRIVATE_CODE }),
+        [],
+      );
+    }
+    if (options.all) return callback(null, list);
+    callback(null, list[0]!.address, list[0]!.family);
+  });
 }
 
 export const DEFAULT_IMAGE_FETCH: ImageFetchOptions = { maxBytes: 20 * 1024 * 1024, timeoutMs: 15_000 };
@@ -43,7 +99,7 @@ export class ImageFetcher {
     this.agent = new Agent({
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
-      connect: { timeout: opts.timeoutMs },
+      connect: { timeout: opts.timeoutMs, ...(opts.allowPrivateAddresses ? {} : { lookup: publicLookup }) },
       maxResponseSize: opts.maxBytes,
     });
   }
@@ -129,11 +185,18 @@ export class ImageFetcher {
     } catch {
       throw errors.imageUnusable(param, 'the image URL is not a valid URL');
     }
-    if (scheme === 'https:' || (scheme === 'http:' && this.opts.allowHttp)) return;
-    throw errors.imageUnusable(
-      param,
-      `${redirected ? 'the image URL redirects to' : 'the image URL uses'} ${scheme}//; Parley fetches images only over https:// (or send a data: URL)`,
-    );
+    if (scheme !== 'https:' && !(scheme === 'http:' && this.opts.allowHttp)) {
+      throw errors.imageUnusable(
+        param,
+        `${redirected ? 'the image URL redirects to' : 'the image URL uses'} ${scheme}//; Parley fetches images only over https:// (or send a data: URL)`,
+      );
+    }
+    if (!this.opts.allowPrivateAddresses && isPrivate(new URL(url).hostname.replace(/^\[|\]$/g, ''))) {
+      throw errors.imageUnusable(
+        param,
+        'the image URL leads to a private or local address, which Parley does not fetch',
+      );
+    }
   }
 
   private tooLarge(param: string) {
@@ -147,6 +210,7 @@ export class ImageFetcher {
 
 function describe(err: unknown): string {
   const e = err as { name?: string; code?: string };
+  if (e?.code === PRIVATE_CODE) return 'its host resolves to a private or local address, which Parley does not fetch';
   if (e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT')
     return 'timed out';
   return e?.code ?? 'network error';
