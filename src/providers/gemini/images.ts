@@ -1,9 +1,9 @@
 /**
  * Images for Gemini, which takes them only as inline bytes (`inlineData`): a data URL is
  * decoded, an https URL is fetched by Parley — bounded in size and time, never from a private
- * or local address, redirects followed
- * only to https — and either way the bytes are sniffed, so the MIME type sent is what the
- * image really is, and something that is not an image is refused with a 400 naming the part.
+ * or local address, redirects followed only to https — and either way the bytes are sniffed, so
+ * the MIME type sent is what the image really is, and something that is not an image is refused
+ * with a 400 naming the part.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
