@@ -145,6 +145,9 @@ export const errors = {
       'unsupported_parameter',
       param,
     ),
+  /** An image a provider needs as bytes that Parley could not use: not fetched, too large, not an image. */
+  imageUnusable: (param: string, why: string) =>
+    new ApiError(400, `Invalid '${param}': ${why}.`, 'invalid_request_error', 'invalid_image_url', param),
   invalidJson: () => new ApiError(400, INVALID_JSON, 'invalid_request_error', 'invalid_json'),
   emptyBody: () =>
     new ApiError(400, 'The request body is empty; send a JSON object.', 'invalid_request_error', 'invalid_json'),

@@ -159,6 +159,19 @@ export const upstreamErrors = {
   /** The upstream's own error envelope, passed through verbatim with its status (and retry headers). */
   envelope: (status: number, message: string, type: string, code: string | null, body: string, headers?: Headers) =>
     new UpstreamError(status, message, type as ErrorType, code, body, headers),
+  /**
+   * Google's error envelope (`{"error":{"code","message","status"}}`, Gemini) in OpenAI's, with the
+   * HTTP status kept and Google's status word (RESOURCE_EXHAUSTED, INVALID_ARGUMENT…) as the code.
+   */
+  google: (id: string, status: number, message: string | undefined, googleStatus: string | null, headers?: Headers) =>
+    new UpstreamError(
+      status,
+      message?.trim().slice(0, 2000) || `Upstream ${id} answered HTTP ${status}`,
+      status === 429 ? 'rate_limit_error' : status >= 500 ? 'upstream_error' : 'invalid_request_error',
+      googleStatus ?? `upstream_${status}`,
+      undefined,
+      headers,
+    ),
   /** An HTTP error without OpenAI's envelope: its text (cut) becomes the message. */
   httpStatus: (id: string, status: number, text: string, headers?: Headers) =>
     new UpstreamError(
