@@ -55,6 +55,15 @@ export class ChatPipeline {
     return this.callTargets(route, call, ctx, log);
   }
 
+  /**
+   * The route a model name resolves to, for a protocol edge that must know its upstream before
+   * translating (the Messages API: whether `thinking` can become a reasoning effort). Throws
+   * model_not_found as `run` would.
+   */
+  route(model: string): Route {
+    return this.deps.router.resolve(model);
+  }
+
   /** Tries each target in order; a retryable failure before the first byte moves on to the next. */
   private async callTargets(
     route: Route,
