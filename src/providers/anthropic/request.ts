@@ -184,7 +184,7 @@ function imageBlock(url: string, param: string, unsupported: Unsupported): Block
 /** A PDF sent as an OpenAI file part (base64 data URL) becomes Anthropic's document block. */
 function documentBlock(file: { file_data?: string }, param: string, unsupported: Unsupported): Block {
   const d = typeof file.file_data === 'string' ? dataUrl(file.file_data) : null;
-  if (!d || d.mediaType !== 'application/pdf')
+  if (d?.mediaType !== 'application/pdf')
     throw unsupported(param, 'the file is not a PDF given as file_data (a base64 data URL)');
   return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: d.data } };
 }
