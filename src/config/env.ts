@@ -18,6 +18,9 @@ export interface Settings {
   /** Upstream OpenAI (or compatible) account given by environment variables. */
   openaiApiKey?: string;
   openaiBaseUrl: string;
+  /** Anthropic account given by environment variables: the `anthropic` provider, `claude-*` names. */
+  anthropicApiKey?: string;
+  anthropicBaseUrl: string;
   defaultModel: string;
   /** Client keys accepted on the chat routes (besides database keys). */
   apiKeys: string[];
@@ -129,6 +132,14 @@ function openaiBaseUrl(env: NodeJS.ProcessEnv): string {
   return url;
 }
 
+/** ANTHROPIC_BASE_URL: the API root, as in Anthropic's SDKs (Parley adds /v1/messages). */
+function anthropicBaseUrl(env: NodeJS.ProcessEnv): string {
+  const url = (env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com').replace(/\/+$/, '');
+  const problem = httpUrlProblem(url);
+  if (problem) throw new SettingsError(`ANTHROPIC_BASE_URL "${url}" ${problem}; e.g. https://api.anthropic.com`);
+  return url;
+}
+
 /**
  * Only PostgreSQL: pg reads any scheme's host, port and database, so `mysql://…` used to
  * connect somewhere and fail with a protocol error. The URL is never quoted (it holds the password).
@@ -161,6 +172,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     configFile: env.PARLEY_CONFIG || undefined,
     openaiApiKey: env.OPENAI_API_KEY || undefined,
     openaiBaseUrl: openaiBaseUrl(env),
+    anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
+    anthropicBaseUrl: anthropicBaseUrl(env),
     defaultModel: env.DEFAULT_MODEL || 'gpt-4o-mini',
     apiKeys: apiKeys(env),
     bodyLimitBytes: int(env, 'PARLEY_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
