@@ -15,9 +15,11 @@ import { completionEvents, streamEvents } from '../../pipeline/answer-events.js'
 import type { ChatPipeline } from '../../pipeline/chat.js';
 import { noteCompleted } from '../../pipeline/context.js';
 import { errors } from '../../protocol/errors.js';
-import { countInputTokens } from '../../protocols/anthropic-messages/count-tokens.js';
+import { countInputTokens, imageTokens } from '../../protocols/anthropic-messages/count-tokens.js';
 import { sendAnthropicError } from '../../protocols/anthropic-messages/envelope.js';
 import { renderMessage } from '../../protocols/anthropic-messages/json-writer.js';
+import { allTargetsSpeakMessages, passthroughCall } from '../../protocols/anthropic-messages/passthrough.js';
+import { relayMessages } from '../../protocols/anthropic-messages/passthrough-writer.js';
 import { toChatRequest } from '../../protocols/anthropic-messages/request.js';
 import {
   CountTokensRequest,
@@ -28,6 +30,8 @@ import {
 import { writeMessageStream } from '../../protocols/anthropic-messages/stream-writer.js';
 import { newId } from '../../protocols/anthropic-messages/wire.js';
 import type { CompletionEvent } from '../../providers/completion-events.js';
+import type { Route } from '../../routing/router.js';
+import { estimatePromptTokens } from '../../usage/tokens.js';
 import { fromFastifyError } from '../errors.js';
 import { addRequestScope, type ProtocolDeps, serve } from '../request-scope.js';
 
@@ -108,18 +112,23 @@ const countTokensRouteSchema = {
 const REASONING_MODEL = /^(?:[\w.-]+\/)?(?:o\d|gpt-5)/i;
 
 /**
- * Whether the model's first target accepts a reasoning effort: a translating provider
+ * Whether the route's first target accepts a reasoning effort: a translating provider
  * (Anthropic, Gemini) maps it to its own thinking setting; an OpenAI-compatible one does only
  * for reasoning models (the others refuse the parameter); the built-in model ignores it.
  */
-function reasoningCapable(pipeline: ChatPipeline, model: string): boolean {
+function reasoningCapable(route: Route | null): boolean {
+  const target = route?.targets[0];
+  if (!target || target.provider.type === 'builtin') return false;
+  if (target.provider.type !== 'openai-compatible') return true;
+  return REASONING_MODEL.test(target.model);
+}
+
+/** The model's route, or null when there is none (run() then answers with the proper error). */
+function routeOf(pipeline: ChatPipeline, model: string): Route | null {
   try {
-    const target = pipeline.route(model).targets[0];
-    if (!target || target.provider.type === 'builtin') return false;
-    if (target.provider.type !== 'openai-compatible') return true;
-    return REASONING_MODEL.test(target.model);
+    return pipeline.route(model);
   } catch {
-    return false; // an unknown model: run() answers with the proper error
+    return null;
   }
 }
 
@@ -138,9 +147,26 @@ export async function messagesRoutes(app: FastifyInstance, deps: ProtocolDeps): 
       (request, reply) =>
         serve(request, reply, deps, sendAnthropicError, async (ctx, signal) => {
           const body = request.body;
-          const chat = toChatRequest(body, { reasoning: reasoningCapable(deps.pipeline, body.model) });
-          const meta = { id: newId('msg'), model: body.model, estimatedInputTokens: countInputTokens(body) };
-          const answer = await deps.pipeline.run(chat, ctx, signal, request.log);
+          const route = routeOf(deps.pipeline, body.model);
+          const chat = toChatRequest(body, {
+            reasoning: reasoningCapable(route),
+            serverToolsPassThrough: allTargetsSpeakMessages(route),
+          });
+          // Targets that speak the Messages API get the client's body itself (passthrough.ts).
+          let relayed = false;
+          const direct = passthroughCall(body, () => {
+            relayed = true;
+          });
+          const answer = await deps.pipeline.run(chat, ctx, signal, request.log, direct);
+          if (relayed) {
+            await relayMessages(reply, answer, ctx, { signal, log: request.log });
+            return;
+          }
+          const meta = {
+            id: newId('msg'),
+            model: body.model,
+            estimatedInputTokens: estimatePromptTokens(chat) + imageTokens(body),
+          };
           if (answer.kind === 'stream') {
             await writeMessageStream(reply, streamEvents(answer.events, ctx.provider), ctx, {
               signal,

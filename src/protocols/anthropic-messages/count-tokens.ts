@@ -13,6 +13,11 @@ import type { CountTokensRequest } from './schema.js';
 export const IMAGE_TOKENS = 1600;
 
 export function countInputTokens(req: CountTokensRequest): number {
+  return estimatePromptTokens(toChatPrompt(req)) + imageTokens(req);
+}
+
+/** The tokens the request's images cost (IMAGE_TOKENS each), in messages and tool results. */
+export function imageTokens(req: Pick<CountTokensRequest, 'messages'>): number {
   let images = 0;
   for (const m of req.messages) {
     if (typeof m.content === 'string') continue;
@@ -22,5 +27,5 @@ export function countInputTokens(req: CountTokensRequest): number {
         images += b.content.filter((c) => c.type === 'image').length;
     }
   }
-  return estimatePromptTokens(toChatPrompt(req)) + images * IMAGE_TOKENS;
+  return images * IMAGE_TOKENS;
 }

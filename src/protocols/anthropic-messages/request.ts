@@ -37,6 +37,11 @@ type Part = { type: 'text'; text: string } | { type: 'image_url'; image_url: { u
 export interface TranslateOptions {
   /** The routed upstream accepts `reasoning_effort` (see reasoningCapable in routes/messages.ts). */
   reasoning: boolean;
+  /**
+   * Every routed target takes the Messages body itself (passthrough.ts): server tools reach
+   * Anthropic there, so they are left out of this translation instead of refused.
+   */
+  serverToolsPassThrough?: boolean;
 }
 
 /** The Chat Completions request this Messages request means. Throws a 400 for a tool Parley cannot carry. */
@@ -54,7 +59,7 @@ export function toChatRequest(req: MessagesRequest, opts: TranslateOptions): Cha
   if (req.top_p !== undefined) out.top_p = req.top_p;
   if (req.stop_sequences?.length) out.stop = req.stop_sequences;
   if (typeof req.metadata?.user_id === 'string') out.user = req.metadata.user_id;
-  Object.assign(out, toolFields(req));
+  Object.assign(out, toolFields(req, opts.serverToolsPassThrough === true));
   return out as ChatRequest;
 }
 
@@ -129,9 +134,13 @@ function imagePart(b: Extract<AnthropicBlock, { type: 'image' }>): Part {
   return { type: 'image_url', image_url: { url } };
 }
 
-function toolFields(req: Pick<MessagesRequest, 'tools' | 'tool_choice'>): Partial<ChatRequest> {
+function toolFields(
+  req: Pick<MessagesRequest, 'tools' | 'tool_choice'>,
+  skipServerTools = false,
+): Partial<ChatRequest> {
   const out: Record<string, unknown> = {};
-  if (req.tools && req.tools.length > 0) out.tools = req.tools.map(chatTool);
+  const tools = skipServerTools ? req.tools?.filter((t) => !isServerTool(t)) : req.tools;
+  if (tools && tools.length > 0) out.tools = tools.map(chatTool);
   const choice = req.tool_choice;
   if (choice) {
     if (choice.type === 'auto') out.tool_choice = 'auto';
@@ -145,8 +154,10 @@ function toolFields(req: Pick<MessagesRequest, 'tools' | 'tool_choice'>): Partia
   return out as Partial<ChatRequest>;
 }
 
+const isServerTool = (t: AnthropicTool) => t.type !== undefined && t.type !== 'custom';
+
 function chatTool(t: AnthropicTool, i: number): unknown {
-  if (t.type !== undefined && t.type !== 'custom') {
+  if (isServerTool(t)) {
     throw errors.invalidParameter(
       `tools.${i}: the server tool '${t.type}' ("${t.name}") runs only on Anthropic's own servers, which Parley does not ` +
         'reach for this request; remove it, or offer it as a custom tool with an input_schema that your client runs.',

@@ -16,8 +16,7 @@
  * - The client leaving aborts the upstream (the request scope's signal); backpressure is
  *   respected; usage reaches the context for the one record.
  */
-import { once } from 'node:events';
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { startSse } from '../../http/chat/sse.js';
 import { type AttemptLog, logAttemptFailure } from '../../pipeline/attempt-log.js';
@@ -28,6 +27,7 @@ import { upstreamErrors } from '../../providers/errors.js';
 import { countTokens } from '../../usage/tokens.js';
 import { anthropicErrorBody } from './envelope.js';
 import type { MessageMeta } from './json-writer.js';
+import { EventWriter } from './sse-events.js';
 import { type AnthropicUsage, anthropicUsage, stopReason, toolUseId } from './wire.js';
 
 /** How long the stream may stay silent before a ping. */
@@ -39,36 +39,6 @@ export interface StreamOptions {
   meta: MessageMeta;
   /** Overrides PING_INTERVAL_MS (tests). */
   pingMs?: number;
-}
-
-/**
- * Named SSE events (`event: <name>` + `data: <json>`), batched like the chat route's SseWriter:
- * events handled in the same tick leave in one socket write.
- */
-class EventWriter {
-  private pending = '';
-
-  constructor(private readonly res: ServerResponse) {}
-
-  /** Queues one event; returns a promise to await only when the client reads slowly. */
-  event(name: string, data: unknown, signal: AbortSignal): Promise<unknown> | undefined {
-    if (this.pending === '') process.nextTick(() => this.flush());
-    this.pending += `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
-    if (this.res.writableNeedDrain) return once(this.res, 'drain', { signal });
-    return undefined;
-  }
-
-  flush(): void {
-    const chunk = this.pending;
-    this.pending = '';
-    if (chunk !== '' && !this.res.writableEnded && !this.res.destroyed) this.res.write(chunk);
-  }
-
-  end(): void {
-    const chunk = this.pending;
-    this.pending = '';
-    if (!this.res.writableEnded) this.res.end(chunk);
-  }
 }
 
 type OpenBlock = { kind: 'text'; index: number } | { kind: 'tool'; index: number; key: string | number };
