@@ -259,6 +259,7 @@ describe('Anthropic SDK against Parley: keys and upstream failures (OpenAI-compa
       assert.ok(err instanceof Anthropic.AuthenticationError, String(err));
       assert.equal(err.status, 401);
       assert.equal(err.type, 'authentication_error');
+      assert.match(err.requestID ?? '', /^req_/);
       assert.deepEqual(Object.keys((err.error as { error: object }).error).sort(), ['message', 'type']);
       return true;
     });

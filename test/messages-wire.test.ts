@@ -391,3 +391,24 @@ describe('Messages stream pings', () => {
     }
   });
 });
+
+describe('Messages API without an upstream for the model', () => {
+  it("an unknown model is Anthropic's 404 not_found_error, on /v1/messages and on count_tokens", async () => {
+    const p = await startParley();
+    try {
+      for (const [path, body] of [
+        ['/v1/messages', { model: 'no-such-model', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }],
+        ['/v1/messages/count_tokens', { model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }],
+      ] as const) {
+        const res = await postJson(`${p.url}${path}`, body);
+        assert.equal(res.status, 404, path);
+        const err = (await res.json()) as { type: string; error: { type: string; message: string } };
+        assert.equal(err.type, 'error');
+        assert.equal(err.error.type, 'not_found_error');
+        assert.match(err.error.message, /no-such-model/);
+      }
+    } finally {
+      await p.close();
+    }
+  });
+});

@@ -70,5 +70,7 @@ export function sendAnthropicError(reply: FastifyReply, e: ApiError): FastifyRep
   return reply
     .code(status)
     .header('content-type', 'application/json; charset=utf-8')
+    // Also when authentication refused the request before the routes' own hooks ran.
+    .header('request-id', reply.request.id)
     .send(JSON.stringify(anthropicErrorBody(e, reply.request.id)));
 }
