@@ -67,10 +67,10 @@ export function sendAnthropicError(reply: FastifyReply, e: ApiError): FastifyRep
   // An upstream 429's retry-after and x-ratelimit-* go with it, as on the chat routes.
   if (e instanceof UpstreamError && e.headers) reply.headers(e.headers);
   const { status } = anthropicStatus(e.status);
+  // request-id also when authentication refused the request before the routes' own hooks ran.
   return reply
     .code(status)
     .header('content-type', 'application/json; charset=utf-8')
-    // Also when authentication refused the request before the routes' own hooks ran.
     .header('request-id', reply.request.id)
     .send(JSON.stringify(anthropicErrorBody(e, reply.request.id)));
 }
