@@ -1,14 +1,15 @@
 /**
  * The official Anthropic SDK (@anthropic-ai/sdk) as a client of Parley's Messages API, on
- * every upstream family in FAMILIES: the built-in offline model and an OpenAI-compatible mock
- * upstream. A family is one entry (how to start its upstream, which model names to ask for,
- * how to make it call a tool); the lead adds the Anthropic and Gemini mocks the same way.
+ * every upstream family in FAMILIES: the built-in offline model, an OpenAI-compatible mock
+ * upstream and an Anthropic mock (passed through). A family is one entry (how to start its
+ * upstream, which model names to ask for, how to make it call a tool): Gemini is one more.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import type { FileConfig } from '../src/config/file.js';
 import type { RequestRecord } from '../src/usage/record.js';
+import { type MockAnthropic, startMockAnthropic } from './helpers/mock-anthropic.js';
 import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { assertSpec } from './helpers/openai-spec.js';
 import { memorySink, startParley, type TestParley } from './helpers/parley.js';
@@ -70,6 +71,28 @@ const FAMILIES: Family[] = [
           ),
         received: () => up.received.map((r) => r.body),
         close: () => up.close(),
+      };
+    },
+  },
+  {
+    // Passed through without Chat Completions (protocols/anthropic-messages/passthrough.ts).
+    name: 'Anthropic upstream',
+    async start() {
+      const claude: MockAnthropic = await startMockAnthropic();
+      return {
+        env: { ANTHROPIC_API_KEY: 'sk-ant-up', ANTHROPIC_BASE_URL: claude.url },
+        model: 'claude-sonnet-4-5',
+        answerWith: (next) =>
+          next === 'text'
+            ? claude.scenarios.delete('*')
+            : claude.scenarios.set('*', {
+                kind: 'message',
+                content: [{ type: 'tool_use', name: next.tool, input: JSON.parse(next.args) }],
+                stopReason: 'tool_use',
+              }),
+        // Anthropic bodies, not Chat Completions ones: the mock itself refuses a malformed one.
+        received: () => [],
+        close: () => claude.close(),
       };
     },
   },
