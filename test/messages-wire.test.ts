@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { newContext } from '../src/pipeline/context.js';
 import { countInputTokens, IMAGE_TOKENS } from '../src/protocols/anthropic-messages/count-tokens.js';
+import { anthropicStatus } from '../src/protocols/anthropic-messages/envelope.js';
 import { toChatRequest } from '../src/protocols/anthropic-messages/request.js';
 import type { MessagesRequest } from '../src/protocols/anthropic-messages/schema.js';
 import { writeMessageStream } from '../src/protocols/anthropic-messages/stream-writer.js';
@@ -410,5 +411,25 @@ describe('Messages API without an upstream for the model', () => {
     } finally {
       await p.close();
     }
+  });
+});
+
+describe("Parley's errors in Anthropic's statuses and types", () => {
+  it('maps each status as Anthropic answers it (503 → 529 overloaded)', () => {
+    const table: [number, number, string][] = [
+      [400, 400, 'invalid_request_error'],
+      [401, 401, 'authentication_error'],
+      [402, 402, 'billing_error'],
+      [403, 403, 'permission_error'],
+      [404, 404, 'not_found_error'],
+      [408, 408, 'invalid_request_error'],
+      [413, 413, 'request_too_large'],
+      [429, 429, 'rate_limit_error'],
+      [500, 500, 'api_error'],
+      [502, 502, 'api_error'],
+      [503, 529, 'overloaded_error'],
+      [504, 504, 'timeout_error'],
+    ];
+    for (const [from, status, type] of table) assert.deepEqual(anthropicStatus(from), { status, type }, String(from));
   });
 });
