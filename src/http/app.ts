@@ -15,6 +15,7 @@ import type { Settings } from '../config/env.js';
 import { logDestination } from '../logging/format.js';
 import { parleyLogger } from '../logging/logger.js';
 import type { ChatPipeline } from '../pipeline/chat.js';
+import { MemoryResponseStore, type ResponseStore } from '../protocols/responses/store.js';
 import { errors } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
 import type { Router } from '../routing/router.js';
@@ -28,6 +29,7 @@ import { chatRoutes } from './routes/chat.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { modelRoutes } from './routes/models.js';
+import { responsesRoutes } from './routes/responses.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -47,6 +49,8 @@ export interface AppDeps {
   /** The one Authenticator, shared with GraphQL (built by the composition root, server.ts). */
   auth: Authenticator;
   usage: UsageSink;
+  /** Stored Responses API responses (the database's); kept in memory when absent. */
+  responses?: ResponseStore;
   logger?: false;
   /** The process's logger (main.ts builds it once, for the store and the app); built from the settings if absent. */
   log?: Logger;
@@ -194,6 +198,12 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   healthRoutes(app, lifecycle);
   modelRoutes(app, deps.router);
   await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight });
+  await app.register(responsesRoutes, {
+    pipeline: deps.pipeline,
+    recorder,
+    inflight,
+    responses: deps.responses ?? new MemoryResponseStore(),
+  });
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
   return { app, inflight, lifecycle, authFailures: deps.auth.failures };

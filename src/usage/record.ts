@@ -15,7 +15,8 @@ export interface VapiCallContext {
 export interface RequestRecord {
   requestId: string;
   keyId: string | null;
-  route: 'openai' | 'vapi';
+  /** The client protocol: 'openai' (/v1/chat/completions), 'vapi' (/chat/completions), 'responses' (the Responses API). */
+  route: 'openai' | 'vapi' | 'responses';
   requestedModel: string | null;
   provider: string | null;
   upstreamModel: string | null;
