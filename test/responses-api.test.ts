@@ -26,7 +26,9 @@ interface Family {
   /** Makes the upstream call `name` with these arguments next (the built-in model calls a forced tool by itself). */
   willCall(mock: MockUpstream | null, name: string, args: string): void;
   /** The messages the upstream received in its last request (null when there is none to see). */
-  lastMessages(mock: MockUpstream | null): { role: string; content?: unknown; tool_calls?: unknown[]; tool_call_id?: string }[] | null;
+  lastMessages(
+    mock: MockUpstream | null,
+  ): { role: string; content?: unknown; tool_calls?: unknown[]; tool_call_id?: string }[] | null;
 }
 
 const FAMILIES: Family[] = [
@@ -59,6 +61,8 @@ async function recordOf(records: RequestRecord[], _id: string): Promise<RequestR
   for (let i = 0; i < 100 && !records.some((x) => x.route === 'responses'); i++) await sleep(10);
   return records.find((x) => x.route === 'responses');
 }
+
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 const weatherTool = {
   type: 'function' as const,
@@ -124,6 +128,244 @@ for (const family of FAMILIES) {
       }
     });
 
+    it('responses.create with stream: every event validates, in order, ids stable, one terminal event', async () => {
+      const stream = await client.responses.create({ model: 'default', input: 'Tell me a story', stream: true });
+      const events: { data: never }[] = [];
+      for await (const e of stream) events.push({ data: e as never });
+      const response = checkResponseStream(events);
+      assert.equal(response.status, 'completed');
+      const text = events
+        .map((e) => e.data as { type: string; delta?: string })
+        .filter((e) => e.type === 'response.output_text.delta')
+        .map((e) => e.delta)
+        .join('');
+      assert.ok(text.length > 0);
+      const done = events
+        .map((e) => e.data as { type: string; text?: string })
+        .find((e) => e.type === 'response.output_text.done');
+      assert.equal(done?.text, text, 'output_text.done carries the whole text');
+      assert.ok((response as { usage?: unknown }).usage, 'the completed response carries usage');
+    });
+
+    it('the raw stream has event: lines matching each type, and no [DONE]', async () => {
+      const res = await postJson(`${p.url}/v1/responses`, { model: 'default', input: 'hi', stream: true }, auth(KEY));
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+      checkResponseStream(await responseEvents(res));
+    });
+
+    it('POST /responses at the root answers the same', async () => {
+      const res = await postJson(`${p.url}/responses`, { model: 'default', input: 'hi' }, auth(KEY));
+      assert.equal(res.status, 200);
+      checkResponse(await res.json());
+    });
+
+    it('responses.stream(...).finalResponse() gives the whole response', async () => {
+      const deltas: string[] = [];
+      const stream = client.responses.stream({ model: 'default', input: 'Say something' });
+      stream.on('response.output_text.delta', (e) => deltas.push(e.delta));
+      const final = await stream.finalResponse();
+      assert.equal(final.status, 'completed');
+      assert.equal(final.output_text, deltas.join(''));
+      assert.ok(final.output_text.length > 0);
+    });
+
+    it('a function call round trip: function_call streamed as its own item, then function_call_output answered', async () => {
+      family.willCall(mock, 'get_weather', '{"city":"Paris"}');
+      const stream = await client.responses.create({
+        model: 'default',
+        input: 'What is the weather in Paris?',
+        tools: [weatherTool],
+        tool_choice: 'required',
+        stream: true,
+      });
+      const events: { data: never }[] = [];
+      for await (const e of stream) events.push({ data: e as never });
+      const first = checkResponseStream(events) as unknown as OpenAI.Responses.Response;
+      const call = first.output.find((o) => o.type === 'function_call');
+      assert.ok(call && call.type === 'function_call', 'a function_call item');
+      assert.match(call.id!, /^fc_/);
+      assert.equal(call.name, 'get_weather');
+      assert.equal(typeof JSON.parse(call.arguments).city, 'string');
+      const types = events.map((e) => (e.data as { type: string }).type);
+      assert.ok(types.includes('response.function_call_arguments.delta'));
+      assert.ok(types.includes('response.function_call_arguments.done'));
+
+      if (mock) mock.scenarios.set('*', { kind: 'text', text: 'It is sunny in Paris.' });
+      const second = await client.responses.create({
+        model: 'default',
+        store: false,
+        tools: [weatherTool],
+        input: [
+          { role: 'user', content: 'What is the weather in Paris?' },
+          call,
+          { type: 'function_call_output', call_id: call.call_id, output: '{"temperature":21}' },
+        ],
+      });
+      checkResponse(JSON.parse(JSON.stringify({ ...second, output_text: undefined })));
+      assert.equal(second.status, 'completed');
+      assert.ok(second.output_text.length > 0);
+      const sent = family.lastMessages(mock);
+      if (sent) {
+        assert.equal(second.output_text, 'It is sunny in Paris.');
+        assert.deepEqual(
+          sent.map((m) => m.role),
+          ['user', 'assistant', 'tool'],
+        );
+        assert.deepEqual(sent[1]!.tool_calls, [
+          { id: call.call_id, type: 'function', function: { name: 'get_weather', arguments: call.arguments } },
+        ]);
+        assert.equal(sent[2]!.tool_call_id, call.call_id);
+        assert.equal(sent[2]!.content, '{"temperature":21}');
+      }
+    });
+
+    it('previous_response_id over three turns: the upstream receives the whole history', async () => {
+      const one = await client.responses.create({
+        model: 'default',
+        input: 'My name is Ada.',
+        instructions: 'Be kind.',
+      });
+      const two = await client.responses.create({
+        model: 'default',
+        input: 'I like tea.',
+        previous_response_id: one.id,
+      });
+      assert.equal(two.previous_response_id, one.id);
+      const three = await client.responses.create({
+        model: 'default',
+        input: [{ role: 'user', content: 'What is my name?' }],
+        previous_response_id: two.id,
+      });
+      assert.equal(three.status, 'completed');
+      const sent = family.lastMessages(mock);
+      if (sent) {
+        // The instructions of earlier turns are not carried over (as at OpenAI).
+        assert.deepEqual(sent, [
+          { role: 'user', content: 'My name is Ada.' },
+          { role: 'assistant', content: one.output_text },
+          { role: 'user', content: 'I like tea.' },
+          { role: 'assistant', content: two.output_text },
+          { role: 'user', content: 'What is my name?' },
+        ]);
+      }
+    });
+
+    it('retrieve, input_items (order, after, limit) and delete', async () => {
+      const r = await client.responses.create({
+        model: 'default',
+        input: [
+          { role: 'user', content: 'first' },
+          { role: 'user', content: [{ type: 'input_text', text: 'second' }] },
+          { role: 'user', content: 'third' },
+        ],
+        metadata: { topic: 'test' },
+      });
+      const got = await client.responses.retrieve(r.id);
+      assert.equal(got.id, r.id);
+      assert.deepEqual(got.output, r.output);
+      assert.deepEqual(got.metadata, { topic: 'test' });
+      const raw = await (await fetch(`${p.url}/v1/responses/${r.id}`, { headers: auth(KEY) })).json();
+      checkResponse(raw);
+
+      const page = await client.responses.inputItems.list(r.id, { order: 'asc', limit: 2 });
+      assert.equal(page.data.length, 2);
+      assert.ok(page.has_more);
+      const texts = (items: typeof page.data) =>
+        items.map((i) => (i.type === 'message' ? (i.content[0] as { text: string }).text : i.type));
+      assert.deepEqual(texts(page.data), ['first', 'second']);
+      const all: string[] = [];
+      for await (const item of client.responses.inputItems.list(r.id, { order: 'asc', limit: 1 }))
+        all.push(...texts([item]));
+      assert.deepEqual(all, ['first', 'second', 'third'], 'auto-pagination follows `after`');
+      const desc = await client.responses.inputItems.list(r.id);
+      assert.deepEqual(texts(desc.data), ['third', 'second', 'first'], 'newest first by default');
+      const rawList = await (await fetch(`${p.url}/v1/responses/${r.id}/input_items`, { headers: auth(KEY) })).json();
+      assertSpec('ResponseItemList', rawList);
+
+      const deleted = await client.responses.delete(r.id);
+      assert.deepEqual(deleted, { id: r.id, object: 'response', deleted: true });
+      const res = await fetch(`${p.url}/v1/responses/${r.id}`, { headers: auth(KEY) });
+      assert.equal(res.status, 404);
+      const body = await res.json();
+      assert.equal(body.error.type, 'invalid_request_error');
+      assert.match(body.error.message, new RegExp(r.id));
+      const again = await fetch(`${p.url}/v1/responses/${r.id}`, { method: 'DELETE', headers: auth(KEY) });
+      assert.equal(again.status, 404);
+    });
+
+    it("another key cannot see, list, continue or delete a key's response (404)", async () => {
+      const r = await client.responses.create({ model: 'default', input: 'private' });
+      await assert.rejects(other.responses.retrieve(r.id), (e: unknown) => e instanceof OpenAI.NotFoundError);
+      await assert.rejects(other.responses.inputItems.list(r.id), (e: unknown) => e instanceof OpenAI.NotFoundError);
+      await assert.rejects(other.responses.delete(r.id), (e: unknown) => e instanceof OpenAI.NotFoundError);
+      await assert.rejects(
+        other.responses.create({ model: 'default', input: 'and?', previous_response_id: r.id }),
+        (e: unknown) => e instanceof OpenAI.NotFoundError && e.param === 'previous_response_id',
+      );
+      assert.equal((await client.responses.retrieve(r.id)).id, r.id, 'its own key still sees it');
+    });
+
+    it('store: false keeps nothing', async () => {
+      const r = await client.responses.create({ model: 'default', input: 'forget me', store: false });
+      assert.equal((r as { store?: boolean }).store, false);
+      await assert.rejects(client.responses.retrieve(r.id), (e: unknown) => e instanceof OpenAI.NotFoundError);
+      await assert.rejects(
+        client.responses.create({ model: 'default', input: 'next', previous_response_id: r.id }),
+        (e: unknown) => e instanceof OpenAI.NotFoundError,
+      );
+    });
+
+    it('hosted and freeform tools are refused with a 400 naming the tool, never dropped', async () => {
+      const before = mock?.received.length ?? 0;
+      for (const tool of [
+        { type: 'web_search' },
+        { type: 'file_search', vector_store_ids: ['vs_1'] },
+        { type: 'code_interpreter', container: { type: 'auto' } },
+        { type: 'computer_use_preview', display_width: 1024, display_height: 768, environment: 'browser' },
+        { type: 'custom', name: 'apply_patch', format: { type: 'grammar', syntax: 'lark', definition: 'start: "x"' } },
+      ]) {
+        const res = await postJson(
+          `${p.url}/v1/responses`,
+          { model: 'default', input: 'hi', tools: [weatherTool, tool] },
+          auth(KEY),
+        );
+        assert.equal(res.status, 400, tool.type);
+        const body = await res.json();
+        assertSpec('ErrorResponse', body);
+        assert.equal(body.error.type, 'invalid_request_error');
+        assert.equal(body.error.param, 'tools[1].type');
+        assert.match(body.error.message, new RegExp(`'${tool.type}'`));
+      }
+      await assert.rejects(
+        client.responses.create({ model: 'default', input: 'hi', tools: [{ type: 'web_search' }] }),
+        (e: unknown) => e instanceof OpenAI.BadRequestError && /web_search/.test(e.message),
+      );
+      assert.equal(mock?.received.length ?? 0, before, 'nothing went upstream');
+    });
+
+    it("bad requests get 400 in OpenAI's envelope naming the field", async () => {
+      const cases: [unknown, string][] = [
+        [{ input: 'hi' }, 'model'],
+        [{ model: 'default', input: 'hi', temperature: 3 }, 'temperature'],
+        [{ model: 'default', input: 'hi', max_output_tokens: 5 }, 'max_output_tokens'],
+        [{ model: 'default', input: [{ role: 'robot', content: 'hi' }] }, 'input[0].role'],
+        [{ model: 'default', input: [{ type: 'item_reference', id: 'msg_1' }] }, 'input[0].type'],
+        [{ model: 'default', input: [{ type: 'function_call_output', output: 'x' }] }, 'input[0].call_id'],
+        [{ model: 'default' }, 'input'],
+      ];
+      for (const [body, param] of cases) {
+        const res = await postJson(`${p.url}/v1/responses`, body, auth(KEY));
+        assert.equal(res.status, 400, JSON.stringify(body));
+        const err = await res.json();
+        assertSpec('ErrorResponse', err);
+        assert.equal(err.error.param, param, JSON.stringify(err));
+      }
+      const res = await postJson(`${p.url}/v1/responses`, { model: 'default', input: 'hi' }, auth('wrong'));
+      assert.equal(res.status, 401);
+      assertSpec('ErrorResponse', await res.json());
+    });
+
     it('is recorded as usage on the route "responses", with its tokens', async () => {
       usage.records.length = 0;
       const r = await client.responses.create({ model: 'default', input: 'Count my tokens' });
@@ -138,3 +380,94 @@ for (const family of FAMILIES) {
     });
   });
 }
+
+describe('Responses API — length and upstream failures', () => {
+  let p: TestParley;
+  let mock: MockUpstream;
+  let client: OpenAI;
+  before(async () => {
+    mock = await startMockUpstream();
+    p = await startParley(
+      { PARLEY_API_KEYS: KEY },
+      {
+        providers: { mock: { type: 'openai-compatible', baseUrl: mock.url, apiKey: 'sk-upstream' } },
+        models: { upstream: { provider: 'mock', model: 'gpt-4o-mini' } },
+      },
+    );
+    client = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: KEY, maxRetries: 0 });
+  });
+  after(async () => {
+    await p.close();
+    await mock.close();
+  });
+
+  it('max_output_tokens reached: response.incomplete with incomplete_details, JSON and stream', async () => {
+    const input = 'Please repeat all of this back to me, every word of it, slowly and carefully, twice over.';
+    const r = await client.responses.create({ model: 'default', input, max_output_tokens: 16 });
+    assert.equal(r.status, 'incomplete');
+    assert.deepEqual(r.incomplete_details, { reason: 'max_output_tokens' });
+    assert.equal(r.usage?.output_tokens, 16);
+    checkResponse(JSON.parse(JSON.stringify({ ...r, output_text: undefined })));
+    const res = await postJson(
+      `${p.url}/v1/responses`,
+      { model: 'default', input, max_output_tokens: 16, stream: true },
+      auth(KEY),
+    );
+    const events = await responseEvents(res);
+    const last = checkResponseStream<{
+      status: string;
+      incomplete_details: unknown;
+      output: { status: string }[];
+    }>(events);
+    assert.equal(events.at(-1)!.data.type, 'response.incomplete');
+    assert.equal(last.status, 'incomplete');
+    assert.deepEqual(last.incomplete_details, { reason: 'max_output_tokens' });
+    assert.equal(last.output[0]!.status, 'incomplete');
+  });
+
+  it("an upstream error before the stream: an HTTP error in OpenAI's envelope, nothing stored", async () => {
+    mock.scenarios.set('*', { kind: 'error', status: 500 });
+    const res = await postJson(`${p.url}/v1/responses`, { model: 'upstream', input: 'hi', stream: true }, auth(KEY));
+    assert.equal(res.status, 500, "the upstream's status, as on the chat route");
+    assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+    const body = await res.json();
+    assertSpec('ErrorResponse', body);
+    await assert.rejects(
+      client.responses.create({ model: 'upstream', input: 'hi' }),
+      (e: unknown) => e instanceof OpenAI.APIError && e.status === 500,
+    );
+    mock.scenarios.set('*', { kind: 'text' });
+  });
+
+  it('an upstream error during the stream: response.failed with the whole response, then an `error` event', async () => {
+    mock.scenarios.set('*', { kind: 'midstream-error', afterChunks: 3 });
+    const res = await postJson(`${p.url}/v1/responses`, { model: 'upstream', input: 'hi', stream: true }, auth(KEY));
+    assert.equal(res.status, 200);
+    const events = await responseEvents(res);
+    const failed = checkResponseStream<{
+      id: string;
+      status: string;
+      error: { code: string; message: string };
+    }>(events);
+    assert.deepEqual(
+      events.slice(-2).map((e) => e.data.type),
+      ['response.failed', 'error'],
+    );
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.error.code, 'server_error');
+    assert.match(failed.error.message, /mock upstream error 500/);
+    assert.match(String(events.at(-1)!.data.message), /mock upstream error 500/);
+    const stored = await client.responses.retrieve(failed.id);
+    assert.equal(stored.status, 'failed', 'a failed response is kept too, as at OpenAI');
+
+    // The SDK's stream helper sees response.failed, then raises the error.
+    const stream = client.responses.stream({ model: 'upstream', input: 'hi' });
+    const seen: string[] = [];
+    stream.on('event', (e) => seen.push(e.type));
+    await assert.rejects(stream.finalResponse(), (e: { message?: string }) =>
+      /mock upstream error 500/.test(e.message ?? ''),
+    );
+    assert.ok(seen.includes('response.failed'), seen.join(', '));
+    mock.scenarios.set('*', { kind: 'text' });
+  });
+});

@@ -35,7 +35,15 @@ export async function responseEvents(res: Response): Promise<RawEvent[]> {
 const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
 /** Checks a whole stream; returns the terminal event's response. */
-export function checkResponseStream(events: { event?: string | null; data: RawEvent['data'] }[]) {
+type StreamedResponse = Record<string, unknown> & {
+  id: string;
+  status: string;
+  output: { id: string; type: string }[];
+};
+
+export function checkResponseStream<T = StreamedResponse>(
+  events: { event?: string | null; data: RawEvent['data'] }[],
+): T {
   assert.ok(events.length >= 3, 'at least created, in_progress and a terminal event');
   events.forEach((e, i) => {
     if (e.event !== undefined) assert.equal(e.event, e.data.type, 'the event: line names the type');
@@ -45,10 +53,14 @@ export function checkResponseStream(events: { event?: string | null; data: RawEv
   const types = events.map((e) => e.data.type);
   assert.equal(types[0], 'response.created');
   assert.equal(types[1], 'response.in_progress');
-  const last = events.at(-1)!.data;
+  // After response.failed comes OpenAI's `error` event, and nothing else.
+  const trailingError = events.at(-1)!.data.type === 'error';
+  if (trailingError)
+    assert.equal(events.at(-2)?.data.type, 'response.failed', 'an error event follows response.failed');
+  const last = events.at(trailingError ? -2 : -1)!.data;
   assert.ok(TERMINAL.has(last.type), `ends with a terminal event, not ${last.type}`);
   assert.equal(types.filter((t) => TERMINAL.has(t)).length, 1, 'exactly one terminal event');
-  const response = last.response as Record<string, unknown> & { id: string; output: { id: string; type: string }[] };
+  const response = last.response as StreamedResponse;
   assertSpec('Response', response);
   const created = events[0]!.data.response as { id: string };
   assert.equal(response.id, created.id, 'the same response id throughout');
@@ -77,12 +89,24 @@ export function checkResponseStream(events: { event?: string | null; data: RawEv
   // Text deltas only between their part's added and done.
   for (const a of added.filter((e) => (e.data.item as { type: string }).type === 'message')) {
     const id = (a.data.item as { id: string }).id;
-    const mine = events.filter((e) => e.data.item_id === id || (e.data.item as { id?: string })?.id === id).map((e) => e.data.type);
-    const order = ['response.output_item.added', 'response.content_part.added', 'response.output_text.delta', 'response.output_text.done', 'response.content_part.done', 'response.output_item.done'];
+    const mine = events
+      .filter((e) => e.data.item_id === id || (e.data.item as { id?: string })?.id === id)
+      .map((e) => e.data.type);
+    const order = [
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+    ];
     const ranks = mine.map((t) => order.indexOf(t));
-    assert.ok(ranks.every((r, i) => r >= 0 && (i === 0 || r >= ranks[i - 1]!)), `message events in order: ${mine.join(', ')}`);
+    assert.ok(
+      ranks.every((r, i) => r >= 0 && (i === 0 || r >= ranks[i - 1]!)),
+      `message events in order: ${mine.join(', ')}`,
+    );
   }
-  return response;
+  return response as unknown as T;
 }
 
 export function checkResponse(r: unknown): void {

@@ -71,7 +71,10 @@ const createSchema = {
       content: {
         'application/json': { schema: { type: 'object', description: 'The response object (OpenAI `Response`).' } },
         'text/event-stream': {
-          schema: { type: 'string', description: 'SSE: `event: <type>` + `data: <ResponseStreamEvent JSON>` per event.' },
+          schema: {
+            type: 'string',
+            description: 'SSE: `event: <type>` + `data: <ResponseStreamEvent JSON>` per event.',
+          },
         },
       },
     },
@@ -96,7 +99,8 @@ async function createRoutes(app: FastifyInstance, deps: ResponsesDeps): Promise<
     app.post<{ Body: CreateResponseBody }>(
       url,
       {
-        schema: url === '/responses' ? { ...createSchema, summary: `${createSchema.summary}, root path` } : createSchema,
+        schema:
+          url === '/responses' ? { ...createSchema, summary: `${createSchema.summary}, root path` } : createSchema,
         serializerCompiler: jsonStringify,
         config: { chat: 'responses', auth: true },
       },
@@ -113,7 +117,11 @@ async function createRoutes(app: FastifyInstance, deps: ResponsesDeps): Promise<
             history = found;
           }
           if (items.length === 0 && history.length === 0)
-            throw errors.invalidParameter("Missing required parameter: 'input'.", 'missing_required_parameter', 'input');
+            throw errors.invalidParameter(
+              "Missing required parameter: 'input'.",
+              'missing_required_parameter',
+              'input',
+            );
           const chatRequest = toChatRequest(body, history, items);
           const store = body.store !== false;
           const meta: ResponseMeta = { id: newId('resp'), createdAt: Math.floor(Date.now() / 1000), body, store };
@@ -204,7 +212,7 @@ async function storedRoutes(app: FastifyInstance, deps: ResponsesDeps): Promise<
           hide,
           summary: "List a stored response's input items",
           description:
-            'The input items of this turn (the history of previous_response_id is listed on the earlier responses), in OpenAI\'s list shape. Query: `order` (`desc` by default, or `asc`), `after` (an item id), `limit` (1–100, default 20).',
+            "The input items of this turn (the history of previous_response_id is listed on the earlier responses), in OpenAI's list shape. Query: `order` (`desc` by default, or `asc`), `after` (an item id), `limit` (1–100, default 20).",
           querystring: {
             type: 'object',
             properties: {

@@ -63,7 +63,15 @@ const DETAILS = new Set<string>(['auto', 'low', 'high']);
 export function inputItemsOf(input: CreateResponseBody['input']): Item[] {
   if (input === undefined) return [];
   if (typeof input === 'string') {
-    return [{ type: 'message', id: newId('msg'), role: 'user', content: [{ type: 'input_text', text: input }], status: 'completed' }];
+    return [
+      {
+        type: 'message',
+        id: newId('msg'),
+        role: 'user',
+        content: [{ type: 'input_text', text: input }],
+        status: 'completed',
+      },
+    ];
   }
   return input.map((item, i) => normalise(item, `input[${i}]`));
 }
@@ -91,7 +99,12 @@ function normalise(item: InputItem, at: string): Item {
         status: 'completed',
       };
     case 'reasoning':
-      return { ...item, type: 'reasoning', id: idOf(item, 'rs'), summary: Array.isArray(item.summary) ? item.summary : [] };
+      return {
+        ...item,
+        type: 'reasoning',
+        id: idOf(item, 'rs'),
+        summary: Array.isArray(item.summary) ? item.summary : [],
+      };
     case undefined:
       throw missing(`${at}.type`);
     default:
@@ -112,7 +125,11 @@ function message(item: InputItem, at: string): MessageItem {
   const content = item.content;
   let parts: ContentPart[];
   if (typeof content === 'string') {
-    parts = [role === 'assistant' ? { type: 'output_text', text: content, annotations: [] } : { type: 'input_text', text: content }];
+    parts = [
+      role === 'assistant'
+        ? { type: 'output_text', text: content, annotations: [] }
+        : { type: 'input_text', text: content },
+    ];
   } else if (Array.isArray(content)) {
     parts = content.map((p, j) => part(p, `${at}.content[${j}]`));
   } else if (content === undefined) {
@@ -129,7 +146,8 @@ function part(p: unknown, at: string): ContentPart {
   switch (o.type) {
     case 'input_text':
     case 'output_text':
-      if (typeof o.text !== 'string') throw o.text === undefined ? missing(`${at}.text`) : invalidType(`${at}.text`, 'string');
+      if (typeof o.text !== 'string')
+        throw o.text === undefined ? missing(`${at}.text`) : invalidType(`${at}.text`, 'string');
       return o.type === 'input_text'
         ? { type: 'input_text', text: o.text }
         : { type: 'output_text', text: o.text, annotations: [] };

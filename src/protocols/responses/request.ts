@@ -121,7 +121,12 @@ function chatToolChoice(choice: ToolChoice): unknown {
   if (typeof choice === 'string') return choice;
   if (choice.type === 'function' && typeof choice.name === 'string')
     return { type: 'function', function: { name: choice.name } };
-  if (choice.type === 'function') throw errors.invalidParameter("Missing required parameter: 'tool_choice.name'.", 'missing_required_parameter', 'tool_choice.name');
+  if (choice.type === 'function')
+    throw errors.invalidParameter(
+      "Missing required parameter: 'tool_choice.name'.",
+      'missing_required_parameter',
+      'tool_choice.name',
+    );
   // A hosted tool, a custom tool, allowed_tools, mcp: nothing a chat upstream can be told.
   throw errors.toolNotSupported(choice.type, 'tool_choice.type');
 }

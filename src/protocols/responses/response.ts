@@ -9,8 +9,8 @@
  * - a function_call item per tool call (output_item.added, function_call_arguments.delta…,
  *   function_call_arguments.done, output_item.done) — never skipped, or clients drop the call;
  * - one terminal event carrying the whole response: response.completed, response.incomplete
- *   (incomplete_details.reason max_output_tokens / content_filter), or after an error an `error`
- *   event then response.failed;
+ *   (incomplete_details.reason max_output_tokens / content_filter), or after an error
+ *   response.failed then OpenAI's `error` event;
  * - every event has `type` and a `sequence_number` counting from 0; ids (resp_…, msg_…, fc_…)
  *   are the same in every event and in the stored response.
  */
@@ -185,7 +185,7 @@ export class ResponseAssembly {
     return { events, response };
   }
 
-  /** After a failure mid-stream: OpenAI's `error` event, then response.failed with what was made. */
+  /** After a failure mid-stream: response.failed with what was made, then OpenAI's `error` event. */
   fail(e: ApiError): { events: StreamEvent[]; response: ResponseObject } {
     if (this.text) {
       this.text.item.status = 'incomplete';
@@ -201,9 +201,11 @@ export class ResponseAssembly {
     const code = e.status === 429 ? 'rate_limit_exceeded' : 'server_error';
     const response = this.snapshot('failed', { error: { code, message: e.message } });
     return {
+      // response.failed first: the SDKs raise at the `error` event, so a client that reads events
+      // sees the failed response before the exception.
       events: [
-        this.event('error', { code: e.code ?? e.type, message: e.message, param: e.param }),
         this.event('response.failed', { response }),
+        this.event('error', { code: e.code ?? e.type, message: e.message, param: e.param }),
       ],
       response,
     };
@@ -217,7 +219,13 @@ export class ResponseAssembly {
   private addText(delta: string): StreamEvent[] {
     const events: StreamEvent[] = [];
     if (!this.text) {
-      const item: MessageItem = { id: newId('msg'), type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+      const item: MessageItem = {
+        id: newId('msg'),
+        type: 'message',
+        status: 'in_progress',
+        role: 'assistant',
+        content: [],
+      };
       const index = this.output.length;
       this.output.push(structuredClone(item));
       this.text = { item, index, text: '' };

@@ -8,18 +8,12 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import { type AttemptLog, logAttemptFailure } from '../../pipeline/attempt-log.js';
+import { startSse } from '../../http/chat/sse.js';
 import { streamEvents } from '../../pipeline/answer-events.js';
-import {
-  type ChatContext,
-  noteClientAbort,
-  noteFailure,
-  noteFirstByte,
-  noteUsage,
-} from '../../pipeline/context.js';
+import { type AttemptLog, logAttemptFailure } from '../../pipeline/attempt-log.js';
+import { type ChatContext, noteClientAbort, noteFailure, noteFirstByte, noteUsage } from '../../pipeline/context.js';
 import { ShuttingDownError, toApiError } from '../../protocol/errors.js';
 import { upstreamErrors } from '../../providers/errors.js';
-import { startSse } from '../../http/chat/sse.js';
 import { ResponseAssembly, type ResponseMeta, type ResponseObject } from './response.js';
 import { EventWriter } from './sse.js';
 
