@@ -11,10 +11,11 @@ import pino from 'pino';
 import { startRetention } from '../src/protocols/responses/retention.js';
 import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { needs } from './helpers/prerequisites.js';
-import { backends, eventually, type StoreParley, startStoreParley } from './helpers/store.js';
+import { backends, eventually, gql, type StoreParley, startStoreParley } from './helpers/store.js';
 
 const KEY = 'sk-store-one';
 const OTHER = 'sk-store-two';
+const ADMIN = 'sk-store-admin';
 
 for (const backend of backends()) {
   describe(`stored responses on ${backend.name}`, {
@@ -33,6 +34,7 @@ for (const backend of backends()) {
         OPENAI_BASE_URL: mock.url,
         DEFAULT_MODEL: 'gpt-4o-mini',
         PARLEY_USAGE_FLUSH_MS: '20',
+        PARLEY_ADMIN_KEY: ADMIN,
       });
       client = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: KEY, maxRetries: 0 });
       other = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: OTHER, maxRetries: 0 });
@@ -114,6 +116,15 @@ for (const backend of backends()) {
       assert.equal(rec?.promptTokens, r.usage!.input_tokens);
       assert.equal(rec?.completionTokens, r.usage!.output_tokens);
       assert.equal(rec?.totalTokens, r.usage!.total_tokens);
+      const logs = await gql(
+        p.url,
+        '{ requestLogs(filter: { route: responses }) { nodes { route } } }',
+        undefined,
+        ADMIN,
+      );
+      assert.equal(logs.body.errors, undefined, JSON.stringify(logs.body.errors));
+      assert.ok(logs.body.data?.requestLogs.nodes.length > 0);
+      assert.ok(logs.body.data?.requestLogs.nodes.every((n: { route: string }) => n.route === 'responses'));
     });
 
     it('retention deletes responses older than PARLEY_RESPONSES_RETENTION_DAYS and keeps the rest', async () => {

@@ -64,6 +64,8 @@ export const schema = /* GraphQL */ `
     openai
     "/chat/completions (Vapi Custom LLM)"
     vapi
+    "/v1/responses (OpenAI Responses API)"
+    responses
   }
 
   type VapiCall {

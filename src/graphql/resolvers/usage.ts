@@ -26,7 +26,7 @@ interface UsageRow {
 }
 
 interface Filter {
-  route?: 'openai' | 'vapi' | null;
+  route?: 'openai' | 'vapi' | 'responses' | null;
   keyId?: string | null;
   requestedModel?: string | null;
   provider?: string | null;
