@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { noteRequest } from '../../pipeline/context.js';
-import { errors } from '../../protocol/errors.js';
+import { echoed, errors } from '../../protocol/errors.js';
 import { ref } from '../../protocol/schemas.js';
 import { type Item, inputItemsOf, newId } from '../../protocols/responses/items.js';
 import { writeJson } from '../../protocols/responses/json-writer.js';
@@ -240,7 +240,7 @@ export function listPage(items: Item[], query: Record<string, unknown>) {
   const limit = query.limit === undefined ? 20 : Number(query.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100)
     throw errors.invalidParameter(
-      `Invalid 'limit': expected an integer from 1 to 100, but got ${String(query.limit)} instead.`,
+      `Invalid 'limit': expected an integer from 1 to 100, but got ${echoed(query.limit)} instead.`,
       'invalid_value',
       'limit',
     );
@@ -250,7 +250,7 @@ export function listPage(items: Item[], query: Record<string, unknown>) {
     const at = ordered.findIndex((i) => i.id === query.after);
     if (at < 0)
       throw errors.invalidParameter(
-        `Invalid 'after': no input item with id '${query.after}' in this response.`,
+        `Invalid 'after': no input item with id '${echoed(query.after)}' in this response.`,
         'invalid_value',
         'after',
       );
