@@ -42,8 +42,12 @@ describe('http', () => {
       assert.deepEqual(Object.keys(doc.paths).sort(), [
         '/chat/completions',
         '/health',
+        '/responses',
         '/v1/chat/completions',
         '/v1/models',
+        '/v1/responses',
+        '/v1/responses/{id}',
+        '/v1/responses/{id}/input_items',
       ]);
       assert.equal(doc.components.securitySchemes.bearerAuth.scheme, 'bearer');
       const post = doc.paths['/v1/chat/completions'].post;
@@ -113,7 +117,7 @@ describe('http', () => {
           }
         }
       }
-      assert.equal(tried, 4, 'two examples on each chat route');
+      assert.equal(tried, 10, 'two examples on each chat route, three on each Responses route');
     } finally {
       await p.close();
     }
