@@ -366,6 +366,57 @@ for (const family of FAMILIES) {
       assertSpec('ErrorResponse', await res.json());
     });
 
+    it('a Codex-style request (store false, reasoning, developer message, replayed items) streams a valid answer', async () => {
+      const res = await postJson(
+        `${p.url}/v1/responses`,
+        {
+          model: 'default',
+          instructions: 'You are a coding agent.',
+          input: [
+            {
+              type: 'message',
+              role: 'developer',
+              content: [{ type: 'input_text', text: '<permissions>none</permissions>' }],
+            },
+            { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'List the files.' }] },
+            { type: 'reasoning', id: 'rs_1', summary: [], content: null, encrypted_content: 'gAAAA-opaque' },
+            { type: 'function_call', id: 'fc_1', call_id: 'call_ls', name: 'shell', arguments: '{"command":["ls"]}' },
+            { type: 'function_call_output', call_id: 'call_ls', output: 'README.md\nsrc' },
+          ],
+          tools: [
+            {
+              type: 'function',
+              name: 'shell',
+              description: 'Runs a command',
+              strict: false,
+              parameters: { type: 'object', properties: { command: { type: 'array', items: { type: 'string' } } } },
+            },
+          ],
+          tool_choice: 'auto',
+          parallel_tool_calls: false,
+          reasoning: { effort: 'medium', summary: 'auto' },
+          store: false,
+          stream: true,
+          include: ['reasoning.encrypted_content'],
+          prompt_cache_key: 'session-1',
+          text: { verbosity: 'medium' },
+        },
+        auth(KEY),
+      );
+      assert.equal(res.status, 200);
+      const response = checkResponseStream(await responseEvents(res));
+      assert.equal(response.status, 'completed');
+      const sent = family.lastMessages(mock);
+      if (sent) {
+        assert.deepEqual(
+          sent.map((m) => m.role),
+          ['system', 'system', 'user', 'assistant', 'tool'],
+        );
+        assert.equal(mock!.received.at(-1)!.body.reasoning_effort, 'medium');
+        assert.equal(mock!.received.at(-1)!.body.parallel_tool_calls, false);
+      }
+    });
+
     it('is recorded as usage on the route "responses", with its tokens', async () => {
       usage.records.length = 0;
       const r = await client.responses.create({ model: 'default', input: 'Count my tokens' });
@@ -469,5 +520,40 @@ describe('Responses API — length and upstream failures', () => {
     );
     assert.ok(seen.includes('response.failed'), seen.join(', '));
     mock.scenarios.set('*', { kind: 'text' });
+  });
+});
+
+describe('Responses API — open mode (no keys)', () => {
+  let p: TestParley;
+  let client: OpenAI;
+  before(async () => {
+    p = await startParley();
+    client = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: 'anything', maxRetries: 0 });
+  });
+  after(() => p.close());
+
+  it('every local client is the one principal "open": a response is found again whatever key is sent', async () => {
+    const r = await client.responses.create({ model: 'default', input: 'hello' });
+    const another = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: 'something-else', maxRetries: 0 });
+    assert.equal((await another.responses.retrieve(r.id)).id, r.id);
+    const next = await another.responses.create({ model: 'default', input: 'again', previous_response_id: r.id });
+    assert.equal(next.previous_response_id, r.id);
+  });
+
+  it("an unknown previous_response_id is a 404 in OpenAI's shape naming the parameter", async () => {
+    const res = await postJson(`${p.url}/v1/responses`, {
+      model: 'default',
+      input: 'x',
+      previous_response_id: 'resp_nope',
+    });
+    assert.equal(res.status, 404);
+    const body = await res.json();
+    assertSpec('ErrorResponse', body);
+    assert.equal(body.error.param, 'previous_response_id');
+    assert.equal(body.error.code, 'previous_response_not_found');
+    assert.match(body.error.message, /resp_nope/);
+    const list = await fetch(`${p.url}/v1/responses/resp_nope/input_items`);
+    assert.equal(list.status, 404);
+    assertSpec('ErrorResponse', await list.json());
   });
 });
