@@ -436,6 +436,7 @@ describe('Responses API — length and upstream failures', () => {
   let p: TestParley;
   let mock: MockUpstream;
   let client: OpenAI;
+  const usage = memorySink();
   before(async () => {
     mock = await startMockUpstream();
     p = await startParley(
@@ -444,12 +445,36 @@ describe('Responses API — length and upstream failures', () => {
         providers: { mock: { type: 'openai-compatible', baseUrl: mock.url, apiKey: 'sk-upstream' } },
         models: { upstream: { provider: 'mock', model: 'gpt-4o-mini' } },
       },
+      {},
+      usage,
     );
     client = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: KEY, maxRetries: 0 });
   });
   after(async () => {
     await p.close();
     await mock.close();
+  });
+
+  it('a client that leaves mid-stream aborts the upstream and is recorded as a client abort', async () => {
+    mock.scenarios.set('*', { kind: 'text', text: 'one two three four five six seven eight nine ten', delayMs: 100 });
+    const aborted = mock.aborted;
+    const ac = new AbortController();
+    const res = await fetch(`${p.url}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth(KEY) },
+      body: JSON.stringify({ model: 'upstream', input: 'count', stream: true }),
+      signal: ac.signal,
+    });
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.match(first, /^event: response\.created/);
+    ac.abort();
+    for (let i = 0; i < 200 && mock.aborted === aborted; i++) await sleep(10);
+    assert.equal(mock.aborted, aborted + 1, 'the upstream request was aborted');
+    for (let i = 0; i < 200 && !usage.records.some((r) => r.clientAborted); i++) await sleep(10);
+    const rec = usage.records.find((r) => r.clientAborted);
+    assert.equal(rec?.route, 'responses');
+    mock.scenarios.set('*', { kind: 'text' });
   });
 
   it('max_output_tokens reached: response.incomplete with incomplete_details, JSON and stream', async () => {

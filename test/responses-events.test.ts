@@ -6,13 +6,19 @@
  * Also the translation of requests (request.ts) on what the protocol allows.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { errors } from '../src/protocol/errors.js';
 import { inputItemsOf } from '../src/protocols/responses/items.js';
 import { toChatRequest } from '../src/protocols/responses/request.js';
 import { ResponseAssembly, type StreamEvent } from '../src/protocols/responses/response.js';
-import type { CreateResponseBody } from '../src/protocols/responses/schema.js';
+import {
+  type CreateResponseBody,
+  CreateResponseBody as CreateResponseSchema,
+} from '../src/protocols/responses/schema.js';
 import type { CompletionEvent } from '../src/providers/completion-events.js';
+import { HAVE_OPENAI_SPEC, OPENAI_SPEC } from './helpers/openai-spec.js';
 import { checkResponseStream } from './helpers/responses-checks.js';
 
 function run(events: CompletionEvent[], body: Partial<CreateResponseBody> = {}) {
@@ -201,5 +207,39 @@ describe('Responses request → chat request', () => {
       { input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'f' }] }] },
       'input[0].content[0].image_url',
     );
+  });
+});
+
+describe('the hand-written request schema against the spec', () => {
+  it("names only fields of the spec's CreateResponse, with the spec's types", { skip: !HAVE_OPENAI_SPEC }, () => {
+    const schemas = (parse(readFileSync(OPENAI_SPEC, 'utf8')) as { components: { schemas: Record<string, Node> } })
+      .components.schemas;
+    type Node = { $ref?: string; allOf?: Node[]; anyOf?: Node[]; properties?: Record<string, Node>; type?: string };
+    const props: Record<string, Node> = {};
+    const walk = (n: Node | undefined) => {
+      if (!n) return;
+      if (n.$ref) walk(schemas[n.$ref.split('/').at(-1)!]);
+      for (const part of n.allOf ?? []) walk(part);
+      Object.assign(props, n.properties ?? {});
+    };
+    walk(schemas.CreateResponse);
+    /** The JSON types a spec node allows (following refs and anyOf). */
+    const types = (n: Node | undefined, into = new Set<string>()): Set<string> => {
+      if (!n) return into;
+      if (n.$ref) types(schemas[n.$ref.split('/').at(-1)!], into);
+      for (const part of [...(n.anyOf ?? []), ...(n.allOf ?? [])]) types(part, into);
+      if (n.type) into.add(n.type === 'integer' ? 'number' : n.type);
+      return into;
+    };
+    const ours = CreateResponseSchema.properties as Record<string, { type?: string; anyOf?: { type?: string }[] }>;
+    for (const [name, schema] of Object.entries(ours)) {
+      assert.ok(props[name], `the spec's CreateResponse has '${name}'`);
+      const mine = new Set(
+        (schema.anyOf ?? [schema]).flatMap((s) => (s.type ? [s.type === 'integer' ? 'number' : s.type] : [])),
+      );
+      const theirs = types(props[name]);
+      for (const t of mine)
+        if (t !== 'null') assert.ok(theirs.size === 0 || theirs.has(t), `${name}: ${t} in ${[...theirs]}`);
+    }
   });
 });
