@@ -82,6 +82,15 @@ describe('the Responses assembly', () => {
     );
   });
 
+  it('an answer with neither text nor call still has one (empty) message item', () => {
+    const { events, response } = run([{ type: 'finish', reason: 'stop' }]);
+    checkResponseStream(events.map((data) => ({ data })));
+    assert.equal(response.output.length, 1);
+    assert.deepEqual((response.output[0] as { content: unknown[] }).content, [
+      { type: 'output_text', text: '', annotations: [], logprobs: [] },
+    ]);
+  });
+
   it('text after a call opens a new message item', () => {
     const { events, response } = run([
       { type: 'tool_start', key: 'x', id: 'call_1', name: 'f' },

@@ -173,7 +173,10 @@ export class ResponseAssembly {
     const reason = this.finishReason ?? 'stop';
     const incomplete = reason === 'length' || reason === 'content_filter';
     const itemStatus = incomplete ? 'incomplete' : 'completed';
-    const events = [...this.closeText(itemStatus)];
+    // An answer with no text and no call still has its (empty) message: clients such as Codex
+    // fail on a response whose output is empty.
+    const events = this.output.length === 0 ? this.openText() : [];
+    events.push(...this.closeText(itemStatus));
     for (const call of this.calls.values()) events.push(...this.closeCall(call, itemStatus));
     this.calls.clear();
     const response = incomplete
@@ -216,30 +219,32 @@ export class ResponseAssembly {
     return this.usage;
   }
 
+  /** A new message item with its output_text part (output_item.added, content_part.added). */
+  private openText(): StreamEvent[] {
+    const item: MessageItem = {
+      id: newId('msg'),
+      type: 'message',
+      status: 'in_progress',
+      role: 'assistant',
+      content: [],
+    };
+    const index = this.output.length;
+    this.output.push(structuredClone(item));
+    this.text = { item, index, text: '' };
+    return [
+      this.event('response.output_item.added', { output_index: index, item: structuredClone(item) }),
+      this.event('response.content_part.added', {
+        item_id: item.id,
+        output_index: index,
+        content_index: 0,
+        part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+      }),
+    ];
+  }
+
   private addText(delta: string): StreamEvent[] {
-    const events: StreamEvent[] = [];
-    if (!this.text) {
-      const item: MessageItem = {
-        id: newId('msg'),
-        type: 'message',
-        status: 'in_progress',
-        role: 'assistant',
-        content: [],
-      };
-      const index = this.output.length;
-      this.output.push(structuredClone(item));
-      this.text = { item, index, text: '' };
-      events.push(this.event('response.output_item.added', { output_index: index, item: structuredClone(item) }));
-      events.push(
-        this.event('response.content_part.added', {
-          item_id: item.id,
-          output_index: index,
-          content_index: 0,
-          part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
-        }),
-      );
-    }
-    const open = this.text;
+    const events = this.text ? [] : this.openText();
+    const open = this.text!;
     open.text += delta;
     events.push(
       this.event('response.output_text.delta', {
