@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import type { FileConfig } from '../src/config/file.js';
 import type { RequestRecord } from '../src/usage/record.js';
+import { type MockAnthropic, startMockAnthropic } from './helpers/mock-anthropic.js';
 import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { assertSpec } from './helpers/openai-spec.js';
 import { memorySink, postJson, startParley, type TestParley } from './helpers/parley.js';
@@ -21,46 +22,89 @@ const OTHER_KEY = 'sk-responses-two';
 
 interface Family {
   name: string;
-  /** Starts what the family needs; returns Parley's env/config and the mock (null: no upstream to inspect). */
-  start(): Promise<{ env: Record<string, string>; fileConfig?: FileConfig; mock: MockUpstream | null }>;
-  /** Makes the upstream call `name` with these arguments next (the built-in model calls a forced tool by itself). */
-  willCall(mock: MockUpstream | null, name: string, args: string): void;
-  /** The messages the upstream received in its last request (null when there is none to see). */
-  lastMessages(
-    mock: MockUpstream | null,
-  ): { role: string; content?: unknown; tool_calls?: unknown[]; tool_call_id?: string }[] | null;
+  /** Starts what the family needs; returns Parley's env and config. */
+  start(): Promise<{ env: Record<string, string>; fileConfig?: FileConfig }>;
+  /** The upstream answers `text` next (no-op on the built-in model, whose reply is its own). */
+  respond(text: string): void;
+  /** The upstream calls `name` with these arguments next (the built-in model calls a forced tool by itself). */
+  willCall(name: string, args: string): void;
+  /** Back to the default answer. */
+  reset(): void;
+  /** The chat-shaped body the upstream last received (null where the wire is not chat, or there is no upstream). */
+  lastChatBody(): Record<string, unknown> | null;
+  close(): Promise<void>;
 }
 
-const FAMILIES: Family[] = [
-  {
-    name: 'built-in model',
-    async start() {
-      return { env: {}, mock: null };
-    },
-    willCall() {},
-    lastMessages: () => null,
-  },
-  {
+function openaiFamily(): Family {
+  let mock: MockUpstream;
+  return {
     name: 'OpenAI-compatible upstream',
     async start() {
-      const mock = await startMockUpstream();
+      mock = await startMockUpstream();
+      return { env: { OPENAI_API_KEY: 'sk-upstream-secret', OPENAI_BASE_URL: mock.url, DEFAULT_MODEL: 'gpt-4o-mini' } };
+    },
+    respond: (text) => void mock.scenarios.set('*', { kind: 'text', text }),
+    willCall: (name, args) => void mock.scenarios.set('*', { kind: 'tool', name, args }),
+    reset() {
+      mock.received.length = 0;
+      mock.scenarios.clear();
+      mock.scenarios.set('*', { kind: 'text' });
+    },
+    lastChatBody: () => mock.received.at(-1)?.body ?? null,
+    close: () => mock.close(),
+  };
+}
+
+function anthropicFamily(): Family {
+  let claude: MockAnthropic;
+  return {
+    name: 'Anthropic upstream',
+    async start() {
+      claude = await startMockAnthropic();
       return {
-        env: { OPENAI_API_KEY: 'sk-upstream-secret', OPENAI_BASE_URL: mock.url, DEFAULT_MODEL: 'gpt-4o-mini' },
-        mock,
+        env: {},
+        fileConfig: {
+          providers: { claude: { type: 'anthropic', baseUrl: claude.url, apiKey: 'sk-ant-test' } },
+          models: { default: { provider: 'claude', model: 'claude-haiku-4-5-20251001' } },
+        } as FileConfig,
       };
     },
-    willCall(mock, name, args) {
-      mock!.scenarios.set('*', { kind: 'tool', name, args });
+    respond: (text) => void claude.scenarios.set('*', { kind: 'message', content: [{ type: 'text', text }] }),
+    willCall: (name, args) =>
+      void claude.scenarios.set('*', {
+        kind: 'message',
+        content: [{ type: 'tool_use', name, input: JSON.parse(args) }],
+        stopReason: 'tool_use',
+      }),
+    reset() {
+      claude.received.length = 0;
+      claude.scenarios.clear();
     },
-    lastMessages: (mock) => (mock!.received.at(-1)!.body.messages as never) ?? null,
-  },
-];
+    lastChatBody: () => null,
+    close: () => claude.close(),
+  };
+}
+
+const builtinFamily = (): Family => ({
+  name: 'built-in model',
+  start: async () => ({ env: {} }),
+  respond() {},
+  willCall() {},
+  reset() {},
+  lastChatBody: () => null,
+  close: async () => {},
+});
+
+/** One entry per upstream family; the lead adds gemini here. */
+const FAMILIES: (() => Family)[] = [builtinFamily, openaiFamily, anthropicFamily];
 
 /** The usage record of the request that made response `id` (written just after the answer). */
 async function recordOf(records: RequestRecord[], _id: string): Promise<RequestRecord | undefined> {
   for (let i = 0; i < 100 && !records.some((x) => x.route === 'responses'); i++) await sleep(10);
   return records.find((x) => x.route === 'responses');
 }
+
+type ChatMessage = { role: string; content?: unknown; tool_calls?: unknown[]; tool_call_id?: string };
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
@@ -77,30 +121,24 @@ const weatherTool = {
   strict: true,
 };
 
-for (const family of FAMILIES) {
+for (const makeFamily of FAMILIES) {
+  const family = makeFamily();
   describe(`Responses API — ${family.name}`, () => {
     let p: TestParley;
-    let mock: MockUpstream | null;
     let client: OpenAI;
     let other: OpenAI;
     const usage = memorySink();
     before(async () => {
       const started = await family.start();
-      mock = started.mock;
       p = await startParley({ ...started.env, PARLEY_API_KEYS: `${KEY},${OTHER_KEY}` }, started.fileConfig, {}, usage);
       client = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: KEY, maxRetries: 0 });
       other = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: OTHER_KEY, maxRetries: 0 });
     });
     after(async () => {
       await p.close();
-      await mock?.close();
+      await family.close();
     });
-    afterEach(() => {
-      if (!mock) return;
-      mock.received.length = 0;
-      mock.scenarios.clear();
-      mock.scenarios.set('*', { kind: 'text' });
-    });
+    afterEach(() => family.reset());
 
     it('responses.create answers a response object that validates against the spec', async () => {
       const r = await client.responses.create({ model: 'default', input: 'Tell me a joke', instructions: 'Be brief.' });
@@ -119,7 +157,7 @@ for (const family of FAMILIES) {
       assert.equal(r.usage.total_tokens, r.usage.input_tokens + r.usage.output_tokens);
       assert.equal(typeof r.usage.input_tokens_details.cached_tokens, 'number');
       assert.equal(typeof r.usage.output_tokens_details.reasoning_tokens, 'number');
-      const sent = family.lastMessages(mock);
+      const sent = family.lastChatBody()?.messages as ChatMessage[] | undefined;
       if (sent) {
         assert.deepEqual(sent, [
           { role: 'system', content: 'Be brief.' },
@@ -171,7 +209,7 @@ for (const family of FAMILIES) {
     });
 
     it('a function call round trip: function_call streamed as its own item, then function_call_output answered', async () => {
-      family.willCall(mock, 'get_weather', '{"city":"Paris"}');
+      family.willCall('get_weather', '{"city":"Paris"}');
       const stream = await client.responses.create({
         model: 'default',
         input: 'What is the weather in Paris?',
@@ -191,7 +229,7 @@ for (const family of FAMILIES) {
       assert.ok(types.includes('response.function_call_arguments.delta'));
       assert.ok(types.includes('response.function_call_arguments.done'));
 
-      if (mock) mock.scenarios.set('*', { kind: 'text', text: 'It is sunny in Paris.' });
+      family.respond('It is sunny in Paris.');
       const second = await client.responses.create({
         model: 'default',
         store: false,
@@ -205,7 +243,7 @@ for (const family of FAMILIES) {
       checkResponse(JSON.parse(JSON.stringify({ ...second, output_text: undefined })));
       assert.equal(second.status, 'completed');
       assert.ok(second.output_text.length > 0);
-      const sent = family.lastMessages(mock);
+      const sent = family.lastChatBody()?.messages as ChatMessage[] | undefined;
       if (sent) {
         assert.equal(second.output_text, 'It is sunny in Paris.');
         assert.deepEqual(
@@ -238,7 +276,7 @@ for (const family of FAMILIES) {
         previous_response_id: two.id,
       });
       assert.equal(three.status, 'completed');
-      const sent = family.lastMessages(mock);
+      const sent = family.lastChatBody()?.messages as ChatMessage[] | undefined;
       if (sent) {
         // The instructions of earlier turns are not carried over (as at OpenAI).
         assert.deepEqual(sent, [
@@ -317,7 +355,7 @@ for (const family of FAMILIES) {
     });
 
     it('hosted and freeform tools are refused with a 400 naming the tool, never dropped', async () => {
-      const before = mock?.received.length ?? 0;
+      const before = family.lastChatBody();
       for (const tool of [
         { type: 'web_search' },
         { type: 'file_search', vector_store_ids: ['vs_1'] },
@@ -341,7 +379,7 @@ for (const family of FAMILIES) {
         client.responses.create({ model: 'default', input: 'hi', tools: [{ type: 'web_search' }] }),
         (e: unknown) => e instanceof OpenAI.BadRequestError && /web_search/.test(e.message),
       );
-      assert.equal(mock?.received.length ?? 0, before, 'nothing went upstream');
+      assert.equal(family.lastChatBody(), before, 'nothing went upstream');
     });
 
     it("bad requests get 400 in OpenAI's envelope naming the field", async () => {
@@ -406,14 +444,14 @@ for (const family of FAMILIES) {
       assert.equal(res.status, 200);
       const response = checkResponseStream(await responseEvents(res));
       assert.equal(response.status, 'completed');
-      const sent = family.lastMessages(mock);
+      const sent = family.lastChatBody()?.messages as ChatMessage[] | undefined;
       if (sent) {
         assert.deepEqual(
           sent.map((m) => m.role),
           ['system', 'system', 'user', 'assistant', 'tool'],
         );
-        assert.equal(mock!.received.at(-1)!.body.reasoning_effort, 'medium');
-        assert.equal(mock!.received.at(-1)!.body.parallel_tool_calls, false);
+        assert.equal(family.lastChatBody()!.reasoning_effort, 'medium');
+        assert.equal(family.lastChatBody()!.parallel_tool_calls, false);
       }
     });
 
