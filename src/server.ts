@@ -12,6 +12,8 @@ import { type FileConfig, loadFileConfig } from './config/file.js';
 import { graphqlPlugin } from './graphql/plugin.js';
 import { type AppDeps, buildApp, type ParleyApp } from './http/app.js';
 import { ChatPipeline } from './pipeline/chat.js';
+import { startRetention } from './protocols/responses/retention.js';
+import { MemoryResponseStore } from './protocols/responses/store.js';
 import { buildRouter, type Router } from './routing/router.js';
 import type { Store } from './store/index.js';
 import { discardSink, type UsageSink } from './usage/record.js';
@@ -73,18 +75,22 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
       }),
     );
   }
+  // Stored Responses API responses: the database's, or process memory when there is none.
+  const responses = store?.responses ?? new MemoryResponseStore();
   const built = await buildApp({
     settings,
     router,
     pipeline,
     auth,
     usage,
+    responses,
     logger: opts.logger,
     log: opts.log,
     logStream: opts.logStream,
     plugins,
   });
   const { app, inflight, lifecycle } = built;
+  const retention = startRetention(responses, settings.responsesRetentionDays, app.log);
   // The auth mode (open included) is stated in the "listening" line main.ts logs (startup-line.ts).
 
   let closing: Promise<void> | undefined;
@@ -108,6 +114,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
           await app.close();
         } finally {
           clearTimeout(timer);
+          retention.stop();
           await router.close();
           // The store's close flushes its own sink (bounded, the rest spilled to a file).
           if (store) await store.close();

@@ -73,6 +73,8 @@ export interface Settings {
   shutdownFlushMs: number;
   /** Browser origins allowed to call Parley (CORS); empty: CORS off. `*` allows any origin. */
   corsOrigins: string[];
+  /** Stored Responses API responses (store: true) are deleted this many days after they were made. */
+  responsesRetentionDays: number;
 }
 
 export class SettingsError extends Error {}
@@ -216,6 +218,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dbWriteTimeoutMs: int(env, 'PARLEY_DB_WRITE_TIMEOUT_MS', 5_000, 100),
     shutdownFlushMs: int(env, 'PARLEY_SHUTDOWN_FLUSH_MS', 10_000),
     corsOrigins: corsOrigins(env),
+    responsesRetentionDays: int(env, 'PARLEY_RESPONSES_RETENTION_DAYS', 30, 1),
   };
 }
 

@@ -17,6 +17,7 @@ import { parleyLogger } from '../logging/logger.js';
 import type { ChatPipeline } from '../pipeline/chat.js';
 import { errors } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
+import { MemoryResponseStore, type ResponseStore } from '../protocols/responses/store.js';
 import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
 import { Inflight } from './chat/inflight.js';
@@ -29,6 +30,7 @@ import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { messagesRoutes } from './routes/messages.js';
 import { modelRoutes } from './routes/models.js';
+import { responsesRoutes } from './routes/responses.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,6 +50,8 @@ export interface AppDeps {
   /** The one Authenticator, shared with GraphQL (built by the composition root, server.ts). */
   auth: Authenticator;
   usage: UsageSink;
+  /** Stored Responses API responses (the database's); kept in memory when absent. */
+  responses?: ResponseStore;
   logger?: false;
   /** The process's logger (main.ts builds it once, for the store and the app); built from the settings if absent. */
   log?: Logger;
@@ -202,6 +206,12 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   modelRoutes(app, deps.router);
   await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight });
   await app.register(messagesRoutes, { pipeline: deps.pipeline, recorder, inflight });
+  await app.register(responsesRoutes, {
+    pipeline: deps.pipeline,
+    recorder,
+    inflight,
+    responses: deps.responses ?? new MemoryResponseStore(),
+  });
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
   return { app, inflight, lifecycle, authFailures: deps.auth.failures };

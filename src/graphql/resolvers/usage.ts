@@ -26,7 +26,7 @@ interface UsageRow {
 }
 
 interface Filter {
-  route?: 'openai' | 'vapi' | 'anthropic' | null;
+  route?: 'openai' | 'vapi' | 'anthropic' | 'responses' | null;
   keyId?: string | null;
   requestedModel?: string | null;
   provider?: string | null;
