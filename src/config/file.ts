@@ -156,7 +156,11 @@ export function parseFileConfig(text: string, source: string, env: NodeJS.Proces
     }
   }
   for (const [alias, m] of Object.entries(cfg.models ?? {})) {
-    if (m.hedgeAfterMs !== undefined && m.firstTokenTimeoutMs !== undefined && m.hedgeAfterMs >= m.firstTokenTimeoutMs) {
+    if (
+      m.hedgeAfterMs !== undefined &&
+      m.firstTokenTimeoutMs !== undefined &&
+      m.hedgeAfterMs >= m.firstTokenTimeoutMs
+    ) {
       throw new SettingsError(
         `PARLEY_CONFIG ${source}: models.${alias}.hedgeAfterMs (${m.hedgeAfterMs}) must be less than its firstTokenTimeoutMs (${m.firstTokenTimeoutMs}), or the deadline moves on before the hedge starts: lower hedgeAfterMs`,
       );
