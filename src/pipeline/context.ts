@@ -94,7 +94,12 @@ export function noteAttempt(
     a.status = err.status;
     a.code = err.code;
   }
-  (ctx.attempts ??= []).push(a);
+  // In start order: a hedged attempt can end before an earlier one.
+  const list = ctx.attempts ?? [];
+  let at = list.length;
+  while (at > 0 && list[at - 1]!.startMs > a.startMs) at--;
+  list.splice(at, 0, a);
+  ctx.attempts = list;
 }
 
 /** Token counts Parley computed itself because the upstream's were missing (usage/estimate.ts). */
