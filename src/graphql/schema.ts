@@ -95,7 +95,7 @@ export const schema = /* GraphQL */ `
     vapi: VapiCall
     "How many upstream attempts were made (failover and hedging included); null when none was."
     attemptCount: Int
-    "Each upstream attempt, in start order; the one with outcome "answered" is the target that answered."
+    "Each upstream attempt, in start order; the one whose outcome is answered is the target that answered."
     attempts: [Attempt!]
     "The token counts are Parley's own count: the stream ended before the upstream reported usage (caller barge-in, upstream cut, deadline, shutdown)."
     usageEstimated: Boolean!
