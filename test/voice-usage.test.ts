@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { relayedText } from '../src/usage/estimate.js';
+import { RelayedStream, relayedText } from '../src/usage/estimate.js';
 import { countTokens, estimatePromptTokens } from '../src/usage/tokens.js';
 import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { memorySink, postJson, sseEvents, startParley, type TestParley } from './helpers/parley.js';
@@ -147,5 +147,18 @@ describe('usage of streams that end early', () => {
       'not json',
     ];
     assert.equal(relayedText(payloads), 'thinkingbook{"day":1}');
+  });
+
+  it('a long stream is counted whole, though only its text is kept past a few hundred chunks', () => {
+    const relayed = new RelayedStream();
+    assert.equal(relayed.empty, true);
+    const words = Array.from({ length: 1300 }, (_, i) => ` word${i % 7}`);
+    for (const w of words) relayed.push(JSON.stringify({ choices: [{ index: 0, delta: { content: w } }] }));
+    assert.equal(relayed.empty, false);
+    const usage = relayed.usage({ messages } as never, null);
+    assert.equal(usage.completion_tokens, countTokens(words.join('')));
+    assert.equal(usage.prompt_tokens, estimatePromptTokens({ messages } as never));
+    // The upstream's own prompt count is kept when it sent one.
+    assert.equal(relayed.usage({ messages } as never, { prompt_tokens: 3 }).prompt_tokens, 3);
   });
 });

@@ -115,6 +115,9 @@ export function columnValue(p: PendingRecord, c: (typeof COLUMNS)[number]): unkn
  */
 function attemptsJson(attempts: RequestRecord['attempts']): string | null {
   if (!attempts) return null;
+  const json = JSON.stringify(attempts);
+  // The usual row: too short for any name in it to need cutting, and no NUL.
+  if (json.length <= MAX_TEXT_CHARS && !json.includes('\\u0000')) return json;
   return JSON.stringify(attempts, (_k, v: unknown) => (typeof v === 'string' ? storableText(v) : v));
 }
 

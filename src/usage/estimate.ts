@@ -6,7 +6,8 @@
  * (./tokens.ts): the prompt from the request, the completion from what was relayed.
  *
  * Only the abnormal path pays for this: the writer keeps references to the payloads it
- * relayed (strings it has anyway) and they are parsed here only when no usage came.
+ * relayed (strings it has anyway) and they are parsed only when no usage came — or, on a
+ * long stream, every FOLD_AT payloads, to keep their text instead of their JSON.
  */
 import type { ChatRequest, Usage } from '../protocol/chat.js';
 import { countTokens, estimatePromptTokens } from './tokens.js';
@@ -54,17 +55,38 @@ export function relayedText(payloads: readonly string[]): string {
   return text;
 }
 
+/** Payloads kept before they are reduced to their text: a long stream holds its text, not all its JSON. */
+const FOLD_AT = 512;
+
 /**
- * The usage to record for a stream without the upstream's: its own prompt count when it gave
- * one, else the request's estimated; the completion counted from what was relayed.
+ * What a stream relayed, kept for a count that is usually never needed (the upstream's usage
+ * arrives at the end). `push` is all the hot path does: it keeps the payload string; every
+ * FOLD_AT payloads they are reduced to the text they carry, so memory stays bounded.
  */
-export function estimateStreamUsage(
-  request: Pick<ChatRequest, 'messages' | 'tools'> | undefined,
-  relayed: readonly string[],
-  known: Partial<Usage> | null,
-): Usage {
-  const prompt =
-    typeof known?.prompt_tokens === 'number' ? known.prompt_tokens : request ? estimatePromptTokens(request) : 0;
-  const completion = countTokens(relayedText(relayed));
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+export class RelayedStream {
+  private payloads: string[] = [];
+  private text = '';
+
+  push(payload: string): void {
+    this.payloads.push(payload);
+    if (this.payloads.length >= FOLD_AT) {
+      this.text += relayedText(this.payloads);
+      this.payloads = [];
+    }
+  }
+
+  get empty(): boolean {
+    return this.payloads.length === 0 && this.text === '';
+  }
+
+  /**
+   * The usage to record for a stream without the upstream's: its own prompt count when it
+   * gave one, else the request's estimated; the completion counted from what was relayed.
+   */
+  usage(request: Pick<ChatRequest, 'messages' | 'tools'> | undefined, known: Partial<Usage> | null): Usage {
+    const prompt =
+      typeof known?.prompt_tokens === 'number' ? known.prompt_tokens : request ? estimatePromptTokens(request) : 0;
+    const completion = countTokens(this.text + relayedText(this.payloads));
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  }
 }

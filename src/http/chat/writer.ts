@@ -30,7 +30,7 @@ import {
 import type { ChatRequest, Usage } from '../../protocol/chat.js';
 import { type ErrorBody, errorBody, ShuttingDownError, toApiError } from '../../protocol/errors.js';
 import { type UpstreamError, upstreamErrors } from '../../providers/errors.js';
-import { estimateStreamUsage } from '../../usage/estimate.js';
+import { RelayedStream } from '../../usage/estimate.js';
 import { SseWriter, startSse } from './sse.js';
 
 const HAS_USAGE = /"usage"\s*:\s*\{/;
@@ -63,12 +63,12 @@ export async function writeAnswer(
   }
   // The payloads relayed, kept (references only) in case the stream ends without the
   // upstream's usage: then, and only then, they are counted (usage/estimate.ts).
-  const relayed: string[] = [];
+  const relayed = new RelayedStream();
   try {
     await relayStream(reply, answer.events, ctx, opts, relayed);
   } finally {
-    if (tokenCount(ctx.usage?.completion_tokens) === null && (relayed.length > 0 || opts.signal.aborted)) {
-      noteEstimatedUsage(ctx, estimateStreamUsage(opts.request, relayed, ctx.usage));
+    if (tokenCount(ctx.usage?.completion_tokens) === null && (!relayed.empty || opts.signal.aborted)) {
+      noteEstimatedUsage(ctx, relayed.usage(opts.request, ctx.usage));
     }
   }
 }
@@ -78,7 +78,7 @@ async function relayStream(
   events: AsyncIterable<string>,
   ctx: ChatContext,
   opts: WriteOptions,
-  relayed: string[],
+  relayed: RelayedStream,
 ): Promise<void> {
   const res = reply.raw;
   let started = false;
