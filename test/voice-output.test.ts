@@ -59,6 +59,7 @@ describe('FlushMarker', () => {
       ['Hello', ' there.<flush />', ' How are you?', ' Fine.'],
     );
     assert.equal(new FlushMarker('|').push('Version 3.5 is out! Yes.'), 'Version 3.5 is out!| Yes.');
+    assert.equal(new FlushMarker('|').push('你好。我是助理。'), '你好。|我是助理。');
   });
 });
 

@@ -8,7 +8,7 @@
  *   (`reasoning_content`, `reasoning`, `reasoning_details`) are removed; whitespace right
  *   after a closing tag goes too. A chunk left with nothing to say is dropped.
  * - `flushMarker`: inserted once per choice right after the first sentence end (`.`, `!`,
- *   `?`, `…` or their CJK forms, followed by a space or ending the chunk). Vapi's marker is
+ *   `?` or `…` followed by a space or ending the chunk; `。`, `！`, `？` anywhere). Vapi's marker is
  *   `<flush />`: its voice pipeline otherwise waits for more text before synthesising.
  *
  * Aliases without these options never get here: their chunks are relayed untouched. Here
@@ -20,7 +20,8 @@ import type { Answer } from './chat.js';
 const OPEN = '<think>';
 const CLOSE = '</think>';
 const REASONING_FIELDS = ['reasoning_content', 'reasoning', 'reasoning_details'];
-const SENTENCE_END = /[.!?…。！？](?=\s|$)/;
+// Latin punctuation ends a sentence before a space (not in "3.5"); CJK punctuation has no space after it.
+const SENTENCE_END = /[.!?…](?=\s|$)|[。！？]/;
 const OPEN_BRACE = 0x7b;
 
 /** Length of the longest end of `s` that could be the start of `tag` (held back until the next chunk). */
