@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FileConfig } from '../src/config/file.js';
+import { isFirstToken } from '../src/pipeline/attempts.js';
 import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { memorySink, postJson, sseEvents, startParley, type TestParley } from './helpers/parley.js';
 import { checkStream, contentOf } from './helpers/stream-checks.js';
@@ -27,6 +28,33 @@ async function waitFor<T>(what: string, get: () => T | undefined | false, ms = 5
     await sleep(10);
   }
 }
+
+describe('what counts as the first token', () => {
+  const chunk = (delta: object, finish: string | null = null, extra: object = {}) =>
+    JSON.stringify({
+      id: 'c',
+      object: 'chat.completion.chunk',
+      choices: [{ index: 0, delta, finish_reason: finish }],
+      ...extra,
+    });
+  it('content, a tool call, a refusal or a finish — not a role, an empty content, reasoning or usage', () => {
+    assert.equal(isFirstToken(chunk({ role: 'assistant', content: '' })), false);
+    assert.equal(isFirstToken(chunk({ role: 'assistant', content: null })), false);
+    assert.equal(isFirstToken(chunk({ reasoning_content: 'hmm', content: null })), false);
+    assert.equal(isFirstToken(JSON.stringify({ id: 'c', choices: [], usage: { prompt_tokens: 1 } })), false);
+    assert.equal(isFirstToken(chunk({ content: 'Hi' })), true);
+    assert.equal(
+      isFirstToken(chunk({ tool_calls: [{ index: 0, id: 'x', function: { name: 'f', arguments: '' } }] })),
+      true,
+    );
+    assert.equal(isFirstToken(chunk({ refusal: 'No.' })), true);
+    assert.equal(isFirstToken(chunk({}, 'stop')), true);
+    // Whatever is not an ordinary chunk goes to the writer, which handles it as without a deadline.
+    assert.equal(isFirstToken('{"error":{"message":"x"}}'), true);
+    assert.equal(isFirstToken('[DONE]'), true);
+    assert.equal(isFirstToken('{"content":"x", not json'), true);
+  });
+});
 
 describe('first-token deadline and hedging', () => {
   let up: MockUpstream;
