@@ -41,6 +41,8 @@ function batch(): PendingRecord[] {
       clientAborted: false,
       fallback: false,
       vapi: i % 3 === 0 ? { callId: 'call_1', assistantId: 'asst_1', customerNumber: '+14155550123' } : null,
+      attempts: [{ provider: 'openai', model: 'gpt-4o-mini', outcome: 'answered', startMs: 0.4, ms: 120.2 }],
+      usageEstimated: false,
       createdAt: new Date(),
     },
   }));
@@ -87,7 +89,14 @@ try {
   });
   const b = await rounds(() => db.pool.query(insertStatement(batch())));
   const c = await rounds(() =>
-    db.prisma.requestLog.createMany({ data: batch().map(({ id, r }) => ({ id, ...r, vapi: undefined })) }),
+    db.prisma.requestLog.createMany({
+      data: batch().map(({ id, r }) => ({
+        id,
+        ...r,
+        vapi: undefined,
+        attempts: r.attempts ? JSON.parse(JSON.stringify(r.attempts)) : undefined,
+      })),
+    }),
   );
   await inline.close();
   await db.close();

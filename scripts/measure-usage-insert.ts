@@ -37,6 +37,8 @@ function record(i: number): PendingRecord {
       clientAborted: false,
       fallback: false,
       vapi: null,
+      attempts: [{ provider: 'openai', model: 'gpt-4o-mini', outcome: 'answered', startMs: 0.4, ms: 120.2 }],
+      usageEstimated: false,
       createdAt: new Date(),
     },
   };

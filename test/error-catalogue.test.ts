@@ -46,6 +46,7 @@ describe('the error catalogue', () => {
       upstreamErrors.tooLarge('p', 1024),
       upstreamErrors.firstByteTimeout('p'),
       upstreamErrors.idleTimeout('p'),
+      upstreamErrors.firstTokenTimeout('p', 800),
       upstreamErrors.unreachable('p', 'ECONNREFUSED'),
       upstreamErrors.credentialsRefused('p', 401, 'invalid_api_key'),
     ];

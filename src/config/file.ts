@@ -21,12 +21,33 @@ const PROVIDER_ID = '^[A-Za-z0-9_.-]+$';
 const Target = Type.Object({ provider: Type.String(), model: Type.String() }, { additionalProperties: false });
 export type TargetConfig = Static<typeof Target>;
 
+/** OpenAI's reasoning_effort values (the spec's ReasoningEffort enum). */
+const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
+
+/**
+ * What an alias adds to its targets, beside `fallbackReply`: latency bounds for live calls
+ * (pipeline/attempts.ts) and voice-aware output (pipeline/voice-output.ts). All off by default.
+ */
+const AliasOptions = {
+  fallbackReply: Type.Optional(Type.String({ minLength: 1 })),
+  /** Longest wait, per target, for the first content or tool-call token; then the next target. */
+  firstTokenTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** After this long without a first token, the next target is started in parallel (first token wins). */
+  hedgeAfterMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** `<think>…</think>` and reasoning fields never reach the client. */
+  stripThink: Type.Optional(Type.Boolean()),
+  /** Inserted once into a stream's content after its first sentence (Vapi: `<flush />`). */
+  flushMarker: Type.Optional(Type.String({ minLength: 1 })),
+  /** Sent upstream as reasoning_effort when the client did not set one. */
+  reasoningEffort: Type.Optional(Type.Union(REASONING_EFFORTS.map((e) => Type.Literal(e)))),
+};
+
 const ModelConfig = Type.Union([
   Type.Object(
     {
       provider: Type.String(),
       model: Type.String(),
-      fallbackReply: Type.Optional(Type.String({ minLength: 1 })),
+      ...AliasOptions,
     },
     { additionalProperties: false },
   ),
@@ -34,11 +55,12 @@ const ModelConfig = Type.Union([
     {
       /** Tried in order until one answers before its first byte. */
       targets: Type.Array(Target, { minItems: 1 }),
-      fallbackReply: Type.Optional(Type.String({ minLength: 1 })),
+      ...AliasOptions,
     },
     { additionalProperties: false },
   ),
 ]);
+export type ModelConfig = Static<typeof ModelConfig>;
 
 export const FileConfig = Type.Object(
   {
@@ -131,6 +153,17 @@ export function parseFileConfig(text: string, source: string, env: NodeJS.Proces
           `PARLEY_CONFIG ${source}: models.${alias} uses provider "${t.provider}", which is not defined under providers`,
         );
       }
+    }
+  }
+  for (const [alias, m] of Object.entries(cfg.models ?? {})) {
+    if (
+      m.hedgeAfterMs !== undefined &&
+      m.firstTokenTimeoutMs !== undefined &&
+      m.hedgeAfterMs >= m.firstTokenTimeoutMs
+    ) {
+      throw new SettingsError(
+        `PARLEY_CONFIG ${source}: models.${alias}.hedgeAfterMs (${m.hedgeAfterMs}) must be less than its firstTokenTimeoutMs (${m.firstTokenTimeoutMs}), or the deadline moves on before the hedge starts: lower hedgeAfterMs`,
+      );
     }
   }
   if (cfg.defaultProvider !== undefined && !known(cfg.defaultProvider)) {

@@ -97,7 +97,28 @@ export const schema = /* GraphQL */ `
     fallback: Boolean!
     "Set for requests Vapi made during a call."
     vapi: VapiCall
+    "How many upstream attempts were made (failover and hedging included); null when none was."
+    attemptCount: Int
+    "Each upstream attempt, in start order; the one whose outcome is answered is the target that answered."
+    attempts: [Attempt!]
+    "The token counts are Parley's own count: the stream ended before the upstream reported usage (caller barge-in, upstream cut, deadline, shutdown)."
+    usageEstimated: Boolean!
     createdAt: DateTime!
+  }
+
+  "One upstream attempt of a request."
+  type Attempt {
+    provider: String!
+    model: String!
+    "answered, failed, timeout (no first token within firstTokenTimeoutMs), lost (a hedged attempt another target beat), cancelled."
+    outcome: String!
+    "The failure's HTTP status and code (failed, timeout)."
+    status: Int
+    code: String
+    "When it started, in milliseconds after the request arrived."
+    startMs: Float!
+    "How long it ran until its outcome, in milliseconds."
+    ms: Float!
   }
 
   input RequestLogFilter {

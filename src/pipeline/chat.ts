@@ -1,6 +1,8 @@
 /**
  * The chat request path once the body is authenticated and validated: access → route →
- * targets in order (failover) → fallback reply last. It knows no HTTP: it takes the canonical
+ * targets in order (failover), or raced under a first-token deadline with hedging for
+ * aliases that ask for it (./attempts.ts) → fallback reply last; voice-aware output for
+ * aliases that ask for it (./voice-output.ts). It knows no HTTP: it takes the canonical
  * request, the context and an abort signal, and returns the canonical answer — a JSON
  * completion or a stream of chunk payloads — or throws a catalogue error (protocol/errors.ts)
  * before anything is sent. A client protocol's writer turns the answer into bytes.
@@ -14,7 +16,9 @@ import { UpstreamError } from '../providers/errors.js';
 import type { ProviderRequest, ProviderResponse } from '../providers/types.js';
 import type { Route, Router, Target } from '../routing/router.js';
 import { type AttemptLog, logAttemptFailure } from './attempt-log.js';
-import { type ChatContext, noteFallback, noteRequest, noteTarget } from './context.js';
+import { raceTargets } from './attempts.js';
+import { type ChatContext, noteAttempt, noteFallback, noteRequest, noteTarget } from './context.js';
+import { shapeAnswer } from './voice-output.js';
 
 /**
  * The canonical answer: `body` is a completion's JSON text (relayed byte for byte), `events`
@@ -59,13 +63,27 @@ export class ChatPipeline {
     const route = this.deps.router.resolve(body.model);
     const policy = this.deps.settings.upstreamFields;
     const call: Omit<ProviderRequest, 'upstreamModel'> = {
-      request: body,
+      // The alias's default reasoning effort, when the client set none.
+      request:
+        route.reasoningEffort !== undefined && body.reasoning_effort == null
+          ? { ...body, reasoning_effort: route.reasoningEffort }
+          : body,
       stream: ctx.stream,
       // Vapi's fields were taken off the body before validation; its requests use the allow-list.
       allowlistOnly: policy === 'allowlist' || (policy === 'auto' && ctx.vapi !== null),
       signal,
       requestId: ctx.requestId,
     };
+    if (route.firstTokenTimeoutMs !== undefined || route.hedgeAfterMs !== undefined) {
+      // Raced attempts read OpenAI chunks to find the first token, so a protocol edge's direct
+      // call is not used here: such an alias is answered through the translation instead.
+      const output = route.output;
+      try {
+        return await raceTargets(route, call, ctx, log, output && ((a) => shapeAnswer(a, output)));
+      } catch (err) {
+        return this.fallback(route, call, ctx, err);
+      }
+    }
     return this.callTargets(route, call, ctx, log, direct);
   }
 
@@ -76,6 +94,14 @@ export class ChatPipeline {
    */
   route(model: string): Route {
     return this.deps.router.resolve(model);
+  }
+
+  /** Every target failed: the fallback reply when the alias has one (and the client is still there), else the failure. */
+  private fallback(route: Route, call: Omit<ProviderRequest, 'upstreamModel'>, ctx: ChatContext, err: unknown): Answer {
+    if (!route.fallbackReply || call.signal.aborted) throw err;
+    // Better a short sentence than dead air on a live call; still recorded as a failure.
+    noteFallback(ctx, toApiError(err));
+    return fallbackSpeaker.answer({ ...call, upstreamModel: route.model }, route.fallbackReply);
   }
 
   /** Tries each target in order; a retryable failure before the first byte moves on to the next. */
@@ -91,11 +117,20 @@ export class ChatPipeline {
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
       noteTarget(ctx, target.provider.id, target.model);
+      const startedAt = performance.now();
       try {
         const attempt = { ...call, upstreamModel: target.model };
-        return await (direct?.(target, attempt) ?? target.provider.chat(attempt));
+        const viaEdge = direct?.(target, attempt);
+        const answer = await (viaEdge ?? target.provider.chat(attempt));
+        noteAttempt(ctx, target.provider.id, target.model, startedAt, 'answered');
+        // An edge's direct answer is in its own format: voice-aware output shapes OpenAI chunks only.
+        return route.output && !viaEdge ? shapeAnswer(answer, route.output) : answer;
       } catch (err) {
-        if (call.signal.aborted) throw err;
+        if (call.signal.aborted) {
+          noteAttempt(ctx, target.provider.id, target.model, startedAt, 'cancelled');
+          throw err;
+        }
+        noteAttempt(ctx, target.provider.id, target.model, startedAt, 'failed', toApiError(err));
         lastError = err;
         const retryable = err instanceof UpstreamError && err.retryable;
         const next = retryable ? targets[i + 1] : undefined;
@@ -109,11 +144,6 @@ export class ChatPipeline {
         if (!retryable) break;
       }
     }
-    if (route.fallbackReply && !call.signal.aborted) {
-      // Better a short sentence than dead air on a live call; still recorded as a failure.
-      noteFallback(ctx, toApiError(lastError));
-      return fallbackSpeaker.answer({ ...call, upstreamModel: route.model }, route.fallbackReply);
-    }
-    throw lastError;
+    return this.fallback(route, call, ctx, lastError);
   }
 }

@@ -9,7 +9,7 @@
 import type { Principal } from '../auth/keys.js';
 import type { Usage } from '../protocol/chat.js';
 import type { ApiError } from '../protocol/errors.js';
-import type { RequestRecord, VapiCallContext } from '../usage/record.js';
+import type { AttemptRecord, RequestRecord, VapiCallContext } from '../usage/record.js';
 
 /** Fields of the record that are computed when the request ends, not gathered along the way. */
 type Computed = 'keyId' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'durationMs' | 'createdAt';
@@ -46,6 +46,8 @@ export function newContext(
     clientAborted: false,
     fallback: false,
     vapi: null,
+    attempts: null,
+    usageEstimated: false,
     recorded: false,
   };
 }
@@ -69,6 +71,41 @@ export function noteVapiCall(ctx: ChatContext, call: VapiCallContext): void {
 export function noteTarget(ctx: ChatContext, provider: string, upstreamModel: string): void {
   ctx.provider = provider;
   ctx.upstreamModel = upstreamModel;
+}
+
+/** An upstream attempt ended (or, for the one that answered, handed over its answer). */
+export function noteAttempt(
+  ctx: ChatContext,
+  provider: string,
+  model: string,
+  startedAt: number,
+  outcome: AttemptRecord['outcome'],
+  err?: Pick<ApiError, 'status' | 'code'>,
+): void {
+  const now = performance.now();
+  const a: AttemptRecord = {
+    provider,
+    model,
+    outcome,
+    startMs: Math.round((startedAt - ctx.start) * 1000) / 1000,
+    ms: Math.round((now - startedAt) * 1000) / 1000,
+  };
+  if (err) {
+    a.status = err.status;
+    a.code = err.code;
+  }
+  // In start order: a hedged attempt can end before an earlier one.
+  const list = ctx.attempts ?? [];
+  let at = list.length;
+  while (at > 0 && list[at - 1]!.startMs > a.startMs) at--;
+  list.splice(at, 0, a);
+  ctx.attempts = list;
+}
+
+/** Token counts Parley computed itself because the upstream's were missing (usage/estimate.ts). */
+export function noteEstimatedUsage(ctx: ChatContext, usage: Usage): void {
+  ctx.usage = usage;
+  ctx.usageEstimated = true;
 }
 
 /** A JSON answer was sent. */
@@ -137,6 +174,8 @@ export function toRecord(ctx: ChatContext, now: number): RequestRecord {
     clientAborted: ctx.clientAborted,
     fallback: ctx.fallback,
     vapi: ctx.vapi,
+    attempts: ctx.attempts,
+    usageEstimated: ctx.usageEstimated,
     createdAt: new Date(),
   };
 }

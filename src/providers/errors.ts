@@ -130,6 +130,14 @@ export const upstreamErrors = {
     ),
   firstByteTimeout: (id: string) =>
     new UpstreamError(504, `Upstream ${id} did not answer in time`, 'timeout_error', 'upstream_timeout'),
+  /** No content or tool-call token within the alias's firstTokenTimeoutMs (pipeline/attempts.ts). */
+  firstTokenTimeout: (id: string, ms: number) =>
+    new UpstreamError(
+      504,
+      `Upstream ${id} sent no first token within ${ms} ms (the model's firstTokenTimeoutMs)`,
+      'timeout_error',
+      'first_token_timeout',
+    ),
   idleTimeout: (id: string) =>
     new UpstreamError(
       504,

@@ -11,6 +11,7 @@
  */
 import { type Settings, SettingsError } from '../config/env.js';
 import type { FileConfig } from '../config/file.js';
+import type { ChatRequest } from '../protocol/chat.js';
 import { errors } from '../protocol/errors.js';
 import { BUILTIN_MODEL } from '../providers/builtin/index.js';
 import { createProviders } from '../providers/create-providers.js';
@@ -30,6 +31,19 @@ export interface Route {
   model: string;
   targets: Target[];
   fallbackReply?: string;
+  /** Per target: longest wait for the first content or tool-call token (pipeline/attempts.ts). */
+  firstTokenTimeoutMs?: number;
+  /** Without a first token after this long, the next target starts in parallel. */
+  hedgeAfterMs?: number;
+  /** Voice-aware output (pipeline/voice-output.ts); undefined when the alias asks for none. */
+  output?: OutputOptions;
+  /** reasoning_effort sent upstream when the client sets none. */
+  reasoningEffort?: ChatRequest['reasoning_effort'];
+}
+
+export interface OutputOptions {
+  stripThink: boolean;
+  flushMarker?: string;
 }
 
 /** Most model names a 404 lists: enough for any hand-written config, bounded for a generated one. */
@@ -153,6 +167,11 @@ export function buildRouter(
       model,
       targets: targets.map(({ t, where }) => ({ provider: provider(t.provider, where), model: t.model })),
       fallbackReply: m.fallbackReply,
+      firstTokenTimeoutMs: m.firstTokenTimeoutMs,
+      hedgeAfterMs: m.hedgeAfterMs,
+      output:
+        m.stripThink || m.flushMarker ? { stripThink: m.stripThink === true, flushMarker: m.flushMarker } : undefined,
+      reasoningEffort: m.reasoningEffort,
     });
   }
   if (!file.models?.default) {

@@ -3,7 +3,7 @@
  * own directory, loaded with `COPY … FROM '<file>'` through the ordinary connection.
  *
  * Why: per row, PGlite spends ~19 µs on COPY against ~28 µs on the multi-row INSERT, and
- * the INSERT's 21 array parameters also cost serialization here and message parsing in
+ * the INSERT's array parameters (one per column) also cost serialization here and message parsing in
  * the worker (scripts/measure-usage-insert.ts). On one shared core that is the largest
  * single cost of a request (docs/benchmarks.md). PGlite reads the file through its
  * filesystem mount of the data directory; the statement itself goes through the socket

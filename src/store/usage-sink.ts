@@ -73,6 +73,9 @@ export const REQUEST_LOG_COLUMNS = {
   vapiCallId: 'text',
   vapiAssistantId: 'text',
   vapiCustomerNumber: 'text',
+  attemptCount: 'integer',
+  attempts: 'jsonb',
+  usageEstimated: 'boolean',
   createdAt: 'timestamp(3) with time zone',
 } as const;
 
@@ -100,8 +103,22 @@ function storableText(v: string): string {
 }
 
 export function columnValue(p: PendingRecord, c: (typeof COLUMNS)[number]): unknown {
+  if (c === 'attempts') return attemptsJson(p.r.attempts);
   const v = rawColumnValue(p, c);
   return typeof v === 'string' ? storableText(v) : v;
+}
+
+/**
+ * The attempts as JSON text for the jsonb column. Their names are shortened like any text
+ * column, never the JSON itself (cut JSON would fail the batch), and a NUL becomes U+FFFD:
+ * jsonb refuses \u0000 as text refuses NUL.
+ */
+function attemptsJson(attempts: RequestRecord['attempts']): string | null {
+  if (!attempts) return null;
+  const json = JSON.stringify(attempts);
+  // The usual row: too short for any name in it to need cutting, and no NUL.
+  if (json.length <= MAX_TEXT_CHARS && !json.includes('\\u0000')) return json;
+  return JSON.stringify(attempts, (_k, v: unknown) => (typeof v === 'string' ? storableText(v) : v));
 }
 
 function rawColumnValue({ id, r }: PendingRecord, c: (typeof COLUMNS)[number]): unknown {
@@ -114,12 +131,14 @@ function rawColumnValue({ id, r }: PendingRecord, c: (typeof COLUMNS)[number]): 
       return r.vapi?.assistantId ?? null;
     case 'vapiCustomerNumber':
       return r.vapi?.customerNumber ?? null;
+    case 'attemptCount':
+      return r.attempts?.length ?? null;
     default:
       return r[c];
   }
 }
 
-// One array parameter per column, unnested into rows: the statement text and its 21
+// One array parameter per column, unnested into rows: the statement text and its parameters (one per column)
 // parameters are the same for any batch size, so pg serializes far less than with one
 // parameter per value.
 const INSERT_SQL = `INSERT INTO "RequestLog" (${COLUMN_LIST})

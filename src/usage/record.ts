@@ -12,6 +12,25 @@ export interface VapiCallContext {
   phoneNumberId?: string;
 }
 
+/** One upstream attempt of a request: a target tried (in order, or in parallel when hedged). */
+export interface AttemptRecord {
+  provider: string;
+  model: string;
+  /**
+   * `answered`: its answer went to the client; `failed`: the upstream failed or refused (see
+   * `status`/`code`); `timeout`: no first token within the alias's firstTokenTimeoutMs;
+   * `lost`: a hedged attempt stopped because another target answered first; `cancelled`: the
+   * client left (or another attempt's refusal ended the request) while it ran.
+   */
+  outcome: 'answered' | 'failed' | 'timeout' | 'lost' | 'cancelled';
+  /** The failure's HTTP status and code (failed, timeout). */
+  status?: number;
+  code?: string | null;
+  /** When it started, in ms from the request's arrival, and how long it ran until its outcome. */
+  startMs: number;
+  ms: number;
+}
+
 export interface RequestRecord {
   requestId: string;
   keyId: string | null;
@@ -35,6 +54,13 @@ export interface RequestRecord {
   /** A fallback reply was served after every upstream failed. */
   fallback: boolean;
   vapi: VapiCallContext | null;
+  /** The upstream attempts made, in start order (null: the request never reached a target). */
+  attempts: AttemptRecord[] | null;
+  /**
+   * The token counts are Parley's own (usage/estimate.ts): the stream ended before the
+   * upstream reported usage (caller barge-in, upstream cut, deadline, shutdown), or it never did.
+   */
+  usageEstimated: boolean;
   createdAt: Date;
 }
 

@@ -13,10 +13,27 @@ export interface Received {
   url: string;
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
+  /** Set when Parley closed this request's connection before the response ended (an aborted attempt). */
+  aborted?: boolean;
+  /** Milliseconds since the mock started, when the request arrived. */
+  at?: number;
 }
 
 export type Scenario =
-  | { kind: 'text'; text?: string; delayMs?: number }
+  /**
+   * `firstTokenDelayMs`: headers and the role chunk go at once, the first content after this
+   * long (a model that thinks before it speaks); `reasoning`: sent first as reasoning_content
+   * deltas, word by word (as DeepSeek-style servers do); `omitUsage`: no usage chunk even when
+   * asked (servers that ignore include_usage).
+   */
+  | {
+      kind: 'text';
+      text?: string;
+      delayMs?: number;
+      firstTokenDelayMs?: number;
+      reasoning?: string;
+      omitUsage?: boolean;
+    }
   | { kind: 'tool'; name: string; args: string }
   | { kind: 'error'; status: number; body?: string; headers?: Record<string, string> }
   | { kind: 'raw'; status?: number; contentType?: string; body: string } // exactly this response, whatever was asked
@@ -34,6 +51,8 @@ export type ModelsScenario =
   | { kind: 'error'; status: number }
   | { kind: 'raw'; body: string } // 200 with exactly this body
   | { kind: 'hang' }; // never answers
+
+const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'];
 
 /** The most an endless body sends if nobody stops it, so a test that fails still ends. */
 export const ENDLESS_LIMIT_BYTES = 256 * 1024 * 1024;
@@ -65,6 +84,7 @@ const envelope = (status: number) =>
 
 export async function startMockUpstream(): Promise<MockUpstream> {
   const received: Received[] = [];
+  const started = performance.now();
   const scenarios = new Map<string, Scenario>([['*', { kind: 'text' }]]);
   const sockets = new Set<import('node:net').Socket>();
   const state = {
@@ -89,12 +109,35 @@ export async function startMockUpstream(): Promise<MockUpstream> {
     } catch {
       /* recorded as empty */
     }
-    received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+    const entry: Received = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body,
+      at: performance.now() - started,
+    };
+    received.push(entry);
     res.on('close', () => {
-      if (!res.writableFinished) state.aborted++;
+      if (res.writableFinished) return;
+      state.aborted++;
+      entry.aborted = true;
     });
     const model = String(body.model ?? '');
     const scenario = scenarios.get(model) ?? scenarios.get('*')!;
+    // Refused as OpenAI refuses it: a reasoning_effort outside the spec's values.
+    if (body.reasoning_effort !== undefined && !REASONING_EFFORTS.includes(body.reasoning_effort as string)) {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          error: {
+            message: `Invalid value: '${String(body.reasoning_effort)}'. Supported values are: ${REASONING_EFFORTS.map((e) => `'${e}'`).join(', ')}.`,
+            type: 'invalid_request_error',
+            param: 'reasoning_effort',
+            code: 'invalid_value',
+          },
+        }),
+      );
+      return;
+    }
     handle(scenario, body, res);
   });
   server.on('connection', (s) => {
@@ -182,22 +225,27 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
             tool_calls: [{ id: 'call_mock1', type: 'function', function: { name: s.name, arguments: s.args } }],
           }
         : { role: 'assistant', content: text, refusal: null };
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        id,
-        object: 'chat.completion',
-        created,
-        model,
-        choices: Array.from({ length: n }, (_, index) => ({
-          index,
-          message,
-          logprobs: null,
-          finish_reason: s.kind === 'tool' ? 'tool_calls' : 'stop',
-        })),
-        usage,
-        system_fingerprint: 'fp_mock',
-      }),
-    );
+    const answer = () =>
+      res.destroyed ||
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          id,
+          object: 'chat.completion',
+          created,
+          model,
+          choices: Array.from({ length: n }, (_, index) => ({
+            index,
+            message,
+            logprobs: null,
+            finish_reason: s.kind === 'tool' ? 'tool_calls' : 'stop',
+          })),
+          usage,
+          system_fingerprint: 'fp_mock',
+        }),
+      );
+    // A JSON answer comes whole: a slow first token delays all of it.
+    if (s.kind === 'text' && s.firstTokenDelayMs) later(res, answer, s.firstTokenDelayMs);
+    else answer();
     return;
   }
 
@@ -242,6 +290,12 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
     }
     events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'tool_calls' }]));
   } else {
+    if (s.kind === 'text' && s.reasoning) {
+      for (const word of s.reasoning.match(/\s*\S+/g) ?? []) {
+        for (let i = 0; i < n; i++)
+          events.push(chunk([{ index: i, delta: { reasoning_content: word }, logprobs: null, finish_reason: null }]));
+      }
+    }
     for (const word of text.match(/\s*\S+/g) ?? []) {
       for (let i = 0; i < n; i++)
         events.push(chunk([{ index: i, delta: { content: word }, logprobs: null, finish_reason: null }]));
@@ -255,7 +309,7 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
       0,
       `data: {"id":"${id}","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":11,\n\n`,
     );
-  if (includeUsage)
+  if (includeUsage && !(s.kind === 'text' && s.omitUsage))
     events.push(
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_mock', choices: [], usage })}\n\n`,
     );
@@ -263,6 +317,7 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const delay = s.kind === 'text' ? (s.delayMs ?? 0) : 0;
+  const firstTokenDelay = s.kind === 'text' ? (s.firstTokenDelayMs ?? 0) : 0;
   let i = 0;
   const next = () => {
     if (res.destroyed) return;
@@ -280,10 +335,18 @@ function handle(s: Scenario, body: Record<string, unknown>, res: ServerResponse)
       return;
     }
     res.write(events[i++]);
-    if (delay) setTimeout(next, delay);
+    // After the role chunks (one per choice): the pause before the first token.
+    if (firstTokenDelay && i === n) later(res, next, firstTokenDelay);
+    else if (delay) setTimeout(next, delay);
     else setImmediate(next);
   };
   next();
+}
+
+/** Runs `fn` after `ms`, unless the connection closes first (a long delay must not keep a finished test alive). */
+function later(res: ServerResponse, fn: () => unknown, ms: number): void {
+  const timer = setTimeout(fn, ms);
+  res.once('close', () => clearTimeout(timer));
 }
 
 /** Writes as fast as the reader takes it, until the connection closes (or ENDLESS_LIMIT_BYTES). */

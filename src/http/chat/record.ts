@@ -40,6 +40,9 @@ export class ChatRecorder {
         clientAborted: record.clientAborted || undefined,
         fallback: record.fallback || undefined,
         vapi: record.vapi ?? undefined,
+        // Only when there is something to tell: a failover, a hedge, a deadline.
+        attempts: record.attempts && record.attempts.length > 1 ? record.attempts : undefined,
+        usageEstimated: record.usageEstimated || undefined,
         messages: this.logContent ? (request.body as { messages?: unknown } | undefined)?.messages : undefined,
       },
       'chat',

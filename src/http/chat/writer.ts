@@ -4,7 +4,9 @@
  * each upstream `data` payload is written as received. Only chunks that mention a usage
  * object are parsed, to count tokens, and the usage-only chunk Parley asked for is dropped
  * when the client did not ask for it. Headers go out with the first chunk, so a failure
- * before it can still answer with a proper HTTP status.
+ * before it can still answer with a proper HTTP status. A stream that ends without the
+ * upstream's usage (a barge-in, a cut) is recorded with Parley's own count of what was
+ * relayed, marked estimated.
  *
  * An upstream that misbehaves ends this one request, never the process: a payload that is
  * not a JSON object (one character is checked, not the whole chunk) is a 502 before the
@@ -19,13 +21,16 @@ import {
   type ChatContext,
   noteClientAbort,
   noteCompleted,
+  noteEstimatedUsage,
   noteFailure,
   noteFirstByte,
   noteUsage,
+  tokenCount,
 } from '../../pipeline/context.js';
-import type { Usage } from '../../protocol/chat.js';
+import type { ChatRequest, Usage } from '../../protocol/chat.js';
 import { type ErrorBody, errorBody, ShuttingDownError, toApiError } from '../../protocol/errors.js';
 import { type UpstreamError, upstreamErrors } from '../../providers/errors.js';
+import { RelayedStream } from '../../usage/estimate.js';
 import { SseWriter, startSse } from './sse.js';
 
 const HAS_USAGE = /"usage"\s*:\s*\{/;
@@ -37,6 +42,8 @@ export interface WriteOptions {
   /** Aborted when the client leaves or shutdown ends the request. */
   signal: AbortSignal;
   log: AttemptLog;
+  /** The request, for its prompt tokens when a stream ends without the upstream's usage. */
+  request?: Pick<ChatRequest, 'messages' | 'tools'>;
 }
 
 /**
@@ -54,7 +61,16 @@ export async function writeAnswer(
     await reply.header('content-type', 'application/json').send(answer.body);
     return;
   }
-  await relayStream(reply, answer.events, ctx, opts);
+  // The payloads relayed, kept (references only) in case the stream ends without the
+  // upstream's usage: then, and only then, they are counted (usage/estimate.ts).
+  const relayed = new RelayedStream();
+  try {
+    await relayStream(reply, answer.events, ctx, opts, relayed);
+  } finally {
+    if (tokenCount(ctx.usage?.completion_tokens) === null && (!relayed.empty || opts.signal.aborted)) {
+      noteEstimatedUsage(ctx, relayed.usage(opts.request, ctx.usage));
+    }
+  }
 }
 
 async function relayStream(
@@ -62,6 +78,7 @@ async function relayStream(
   events: AsyncIterable<string>,
   ctx: ChatContext,
   opts: WriteOptions,
+  relayed: RelayedStream,
 ): Promise<void> {
   const res = reply.raw;
   let started = false;
@@ -108,6 +125,7 @@ async function relayStream(
         return;
       }
       if (write) {
+        relayed.push(data);
         const slowClient = out.data(data, opts.signal);
         if (slowClient) await slowClient;
       }

@@ -102,6 +102,7 @@ export async function chatRoutes(app: FastifyInstance, deps: ProtocolDeps): Prom
             includeUsage: includeUsageOf(request.body),
             signal,
             log: request.log,
+            request: request.body,
           });
         }),
     );
