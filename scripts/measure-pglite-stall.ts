@@ -41,6 +41,9 @@ function batch(): PendingRecord[] {
       clientAborted: false,
       fallback: false,
       vapi: i % 3 === 0 ? { callId: 'call_1', assistantId: 'asst_1', customerNumber: '+14155550123' } : null,
+      platform: i % 3 === 0 ? 'vapi' : null,
+      callId: i % 3 === 0 ? 'call_1' : null,
+      replayOf: null,
       createdAt: new Date(),
     },
   }));

@@ -37,6 +37,9 @@ function record(i: number): PendingRecord {
       clientAborted: false,
       fallback: false,
       vapi: null,
+      platform: null,
+      callId: null,
+      replayOf: null,
       createdAt: new Date(),
     },
   };

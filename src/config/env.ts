@@ -4,7 +4,7 @@
  * PARLEY_CONFIG file, see ./file.ts.
  */
 import { resolve } from 'node:path';
-import { VAPI_NO_CREDENTIAL } from '../vapi/credential.js';
+import { VAPI_NO_CREDENTIAL } from '../voice/platforms/vapi-credential.js';
 import { httpUrlProblem } from './url.js';
 
 export interface Settings {

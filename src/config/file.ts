@@ -21,12 +21,16 @@ const PROVIDER_ID = '^[A-Za-z0-9_.-]+$';
 const Target = Type.Object({ provider: Type.String(), model: Type.String() }, { additionalProperties: false });
 export type TargetConfig = Static<typeof Target>;
 
+/** The voice platform an alias serves, for its usage records (vapi, elevenlabs, livekit, … or a name of your own). */
+const Platform = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,39}$' });
+
 const ModelConfig = Type.Union([
   Type.Object(
     {
       provider: Type.String(),
       model: Type.String(),
       fallbackReply: Type.Optional(Type.String({ minLength: 1 })),
+      platform: Type.Optional(Platform),
     },
     { additionalProperties: false },
   ),
@@ -35,6 +39,7 @@ const ModelConfig = Type.Union([
       /** Tried in order until one answers before its first byte. */
       targets: Type.Array(Target, { minItems: 1 }),
       fallbackReply: Type.Optional(Type.String({ minLength: 1 })),
+      platform: Type.Optional(Platform),
     },
     { additionalProperties: false },
   ),

@@ -64,6 +64,8 @@ export const schema = /* GraphQL */ `
     openai
     "/chat/completions (Vapi Custom LLM)"
     vapi
+    "/retell/llm-websocket/:call_id (Retell's LLM WebSocket): one record per response"
+    retell
   }
 
   type VapiCall {
@@ -93,6 +95,12 @@ export const schema = /* GraphQL */ `
     fallback: Boolean!
     "Set for requests Vapi made during a call."
     vapi: VapiCall
+    "The voice platform that sent the request (vapi, elevenlabs, cartesia, fish, livekit, pipecat, retell, or an alias's platform)."
+    platform: String
+    "The voice platform's id for the call (Vapi's call.id, Retell's call_id)."
+    callId: String
+    "Answered from this earlier request's result (same Idempotency-Key): no upstream tokens were spent."
+    replayOf: String
     createdAt: DateTime!
   }
 
@@ -105,6 +113,8 @@ export const schema = /* GraphQL */ `
     "Only requests that ended with an HTTP status of 400 or more."
     errorsOnly: Boolean
     vapiCallId: String
+    platform: String
+    callId: String
     from: DateTime
     to: DateTime
   }

@@ -14,7 +14,7 @@ import { UpstreamError } from '../providers/errors.js';
 import type { ProviderRequest, ProviderResponse } from '../providers/types.js';
 import type { Route, Router } from '../routing/router.js';
 import { type AttemptLog, logAttemptFailure } from './attempt-log.js';
-import { type ChatContext, noteFallback, noteRequest, noteTarget } from './context.js';
+import { type ChatContext, noteFallback, notePlatform, noteRequest, noteTarget } from './context.js';
 
 /**
  * The canonical answer: `body` is a completion's JSON text (relayed byte for byte), `events`
@@ -43,12 +43,14 @@ export class ChatPipeline {
     // Before any provider recurses over the body (JSON.stringify for the upstream).
     assertJsonDepth(body);
     const route = this.deps.router.resolve(body.model);
+    // An alias may name the voice platform that uses it (one its requests do not reveal).
+    if (route.platform) notePlatform(ctx, route.platform);
     const policy = this.deps.settings.upstreamFields;
     const call: Omit<ProviderRequest, 'upstreamModel'> = {
       request: body,
       stream: ctx.stream,
-      // Vapi's fields were taken off the body before validation; its requests use the allow-list.
-      allowlistOnly: policy === 'allowlist' || (policy === 'auto' && ctx.vapi !== null),
+      // A voice platform's fields were taken off the body before validation; its requests use the allow-list.
+      allowlistOnly: policy === 'allowlist' || (policy === 'auto' && ctx.platform !== null),
       signal,
       requestId: ctx.requestId,
     };

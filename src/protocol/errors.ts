@@ -62,7 +62,7 @@ const INVALID_JSON =
  * Upstream failures are UpstreamError (providers/), built where the upstream's answer is read.
  */
 export const errors = {
-  // Authentication (401): auth/keys.ts, vapi/credential.ts.
+  // Authentication (401): auth/keys.ts, voice/platforms/vapi-credential.ts.
   missingApiKey: () =>
     new ApiError(
       401,

@@ -30,6 +30,8 @@ export interface Route {
   model: string;
   targets: Target[];
   fallbackReply?: string;
+  /** The voice platform this alias serves (PARLEY_CONFIG `platform:`), recorded on its usage records. */
+  platform?: string;
 }
 
 /** Most model names a 404 lists: enough for any hand-written config, bounded for a generated one. */
@@ -151,6 +153,7 @@ export function buildRouter(
       model,
       targets: targets.map(({ t, where }) => ({ provider: provider(t.provider, where), model: t.model })),
       fallbackReply: m.fallbackReply,
+      platform: m.platform,
     });
   }
   if (!file.models?.default) {

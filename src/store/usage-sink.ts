@@ -73,6 +73,9 @@ export const REQUEST_LOG_COLUMNS = {
   vapiCallId: 'text',
   vapiAssistantId: 'text',
   vapiCustomerNumber: 'text',
+  platform: 'text',
+  callId: 'text',
+  replayOf: 'text',
   createdAt: 'timestamp(3) with time zone',
 } as const;
 

@@ -15,7 +15,8 @@ export interface VapiCallContext {
 export interface RequestRecord {
   requestId: string;
   keyId: string | null;
-  route: 'openai' | 'vapi';
+  /** Which door the request came in by: /v1/chat/completions, /chat/completions (or a Vapi body), Retell's WebSocket. */
+  route: 'openai' | 'vapi' | 'retell';
   requestedModel: string | null;
   provider: string | null;
   upstreamModel: string | null;
@@ -34,6 +35,12 @@ export interface RequestRecord {
   /** A fallback reply was served after every upstream failed. */
   fallback: boolean;
   vapi: VapiCallContext | null;
+  /** The voice platform that sent it (vapi, elevenlabs, cartesia, fish, livekit, pipecat, retell, or an alias's `platform:`). */
+  platform: string | null;
+  /** The voice platform's id for the call (Vapi's call.id, Retell's call_id). */
+  callId: string | null;
+  /** Answered from an earlier request's result (same Idempotency-Key): that request's id. No upstream tokens were spent. */
+  replayOf: string | null;
   createdAt: Date;
 }
 

@@ -20,6 +20,9 @@ export function sampleRecord(requestId: string, over: Partial<RequestRecord> = {
     clientAborted: false,
     fallback: false,
     vapi: null,
+    platform: null,
+    callId: null,
+    replayOf: null,
     createdAt: new Date('2026-11-22T08:00:00.123Z'),
     ...over,
   };

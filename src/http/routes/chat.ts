@@ -14,13 +14,13 @@ import {
   newContext,
   noteClientAbort,
   noteFailure,
+  notePlatform,
   noteRequest,
-  noteVapiCall,
 } from '../../pipeline/context.js';
 import { type ChatRequest, includeUsageOf } from '../../protocol/chat.js';
 import { ApiError, ShuttingDownError, toApiError } from '../../protocol/errors.js';
 import { ref } from '../../protocol/schemas.js';
-import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../../vapi/context.js';
+import { recognise } from '../../voice/platforms/index.js';
 import type { Inflight } from '../chat/inflight.js';
 import type { ChatRecorder } from '../chat/record.js';
 import { writeAnswer } from '../chat/writer.js';
@@ -110,13 +110,15 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
     done();
   });
 
-  // Vapi's own fields (call, customer, metadata of any shape, …) are taken off the body before
-  // the OpenAI schema sees it: they are facts about the call, not OpenAI parameters.
+  // A voice platform's own fields (Vapi's call, customer, metadata of any shape; ElevenLabs'
+  // user_id and extra body, …) are taken off or mapped before the OpenAI schema sees the body:
+  // they are facts about the call, not OpenAI parameters (voice/platforms/).
   app.addHook('preValidation', (request, _reply, done) => {
     const ctx = request.chat;
-    if (ctx && isVapiRequest(request.body)) {
-      noteVapiCall(ctx, vapiContextOf(request.body));
-      request.body = withoutVapiFields(request.body);
+    const found = ctx ? recognise(request.body, request.headers) : null;
+    if (ctx && found) {
+      if (found.platform) notePlatform(ctx, found.platform, found.call);
+      request.body = found.body;
     }
     done();
   });
