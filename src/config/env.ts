@@ -67,6 +67,10 @@ export interface Settings {
   shutdownFlushMs: number;
   /** Browser origins allowed to call Parley (CORS); empty: CORS off. `*` allows any origin. */
   corsOrigins: string[];
+  /** How long an Idempotency-Key is remembered from its first request (0: not at all). */
+  idempotencyWindowMs: number;
+  /** Memory the answers kept for Idempotency-Key replays may use together. */
+  idempotencyMaxBytes: number;
 }
 
 export class SettingsError extends Error {}
@@ -188,6 +192,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dbWriteTimeoutMs: int(env, 'PARLEY_DB_WRITE_TIMEOUT_MS', 5_000, 100),
     shutdownFlushMs: int(env, 'PARLEY_SHUTDOWN_FLUSH_MS', 10_000),
     corsOrigins: corsOrigins(env),
+    idempotencyWindowMs: int(env, 'PARLEY_IDEMPOTENCY_WINDOW_MS', 10 * 60_000),
+    idempotencyMaxBytes: int(env, 'PARLEY_IDEMPOTENCY_MAX_BYTES', 64 * 1024 * 1024, 1024 * 1024),
   };
 }
 

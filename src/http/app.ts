@@ -19,6 +19,7 @@ import { errors } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
 import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
+import { IdempotencyCache } from '../voice/idempotency/cache.js';
 import { Inflight } from './chat/inflight.js';
 import { ChatRecorder } from './chat/record.js';
 import { clientErrorHandler, receiveDeadline } from './client-errors.js';
@@ -193,7 +194,11 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   homeRoutes(app);
   healthRoutes(app, lifecycle);
   modelRoutes(app, deps.router);
-  await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight });
+  const idempotency = new IdempotencyCache({
+    windowMs: settings.idempotencyWindowMs,
+    maxBytes: settings.idempotencyMaxBytes,
+  });
+  await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight, idempotency });
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
   return { app, inflight, lifecycle, authFailures: deps.auth.failures };

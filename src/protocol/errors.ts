@@ -156,6 +156,21 @@ export const errors = {
   /** Another 4xx Fastify raised (its own code and message, which name no client value at length). */
   badRequest: (status: number, message: string, code: string | null) =>
     new ApiError(status, message, 'invalid_request_error', code),
+  // Idempotency-Key (voice/idempotency/).
+  invalidIdempotencyKey: () =>
+    new ApiError(
+      400,
+      'The Idempotency-Key header must be 1 to 255 visible ASCII characters (a UUID, for instance).',
+      'invalid_request_error',
+      'invalid_idempotency_key',
+    ),
+  idempotencyKeyReused: () =>
+    new ApiError(
+      422,
+      'This Idempotency-Key was already used with a different request body; an idempotent retry must send the same body, or a new key.',
+      'invalid_request_error',
+      'idempotency_key_reused',
+    ),
   // Receiving the request (http/client-errors.ts).
   bodyTimedOut: (ms?: number) =>
     new ApiError(

@@ -20,6 +20,7 @@ import {
 import { type ChatRequest, includeUsageOf } from '../../protocol/chat.js';
 import { ApiError, ShuttingDownError, toApiError } from '../../protocol/errors.js';
 import { ref } from '../../protocol/schemas.js';
+import type { IdempotencyCache } from '../../voice/idempotency/cache.js';
 import { recognise } from '../../voice/platforms/index.js';
 import type { Inflight } from '../chat/inflight.js';
 import type { ChatRecorder } from '../chat/record.js';
@@ -95,12 +96,17 @@ export interface ChatRouteDeps {
   recorder: ChatRecorder;
   /** Requests in flight, so shutdown can end streams that outlive its grace period. */
   inflight: Inflight;
+  /** Answers by Idempotency-Key (Cartesia's retries). */
+  idempotency: IdempotencyCache;
 }
 
 /** Abort reason when the client's connection closes before the answer was written. */
 const CLIENT_LEFT = new Error('client disconnected');
 
-export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inflight }: ChatRouteDeps): Promise<void> {
+export async function chatRoutes(
+  app: FastifyInstance,
+  { pipeline, recorder, inflight, idempotency }: ChatRouteDeps,
+): Promise<void> {
   app.decorateRequest('chat', null);
 
   // After the app's onRequest hook has authenticated the request (a refused one never gets here).
@@ -162,7 +168,9 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
         res.once('close', onClose);
         inflight.add(ac);
         try {
-          const answer = await pipeline.run(request.body, ctx, ac.signal, request.log);
+          // With an Idempotency-Key seen before, the earlier request's answer (voice/idempotency/).
+          const run = (signal: AbortSignal) => pipeline.run(request.body, ctx, signal, request.log);
+          const answer = await idempotency.answer(request.headers, request.body, ctx, ac.signal, run);
           await writeAnswer(reply, answer, ctx, {
             includeUsage: includeUsageOf(request.body),
             signal: ac.signal,
