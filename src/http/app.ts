@@ -20,6 +20,7 @@ import { openaiSchemas } from '../protocol/schemas.js';
 import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
 import { IdempotencyCache } from '../voice/idempotency/cache.js';
+import { retellRoutes } from '../voice/retell/route.js';
 import { Inflight } from './chat/inflight.js';
 import { ChatRecorder } from './chat/record.js';
 import { clientErrorHandler, receiveDeadline } from './client-errors.js';
@@ -199,6 +200,13 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     maxBytes: settings.idempotencyMaxBytes,
   });
   await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight, idempotency });
+  await app.register(retellRoutes, {
+    auth: deps.auth,
+    router: deps.router,
+    pipeline: deps.pipeline,
+    recorder,
+    maxFrameBytes: settings.bodyLimitBytes,
+  });
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
   return { app, inflight, lifecycle, authFailures: deps.auth.failures };
