@@ -174,7 +174,7 @@ describe('Retell LLM WebSocket', () => {
     await c.until((e) => e.length >= 2, 'begin');
     assert.equal(c.events[1]!.content, '', 'no begin message: the caller speaks first');
     c.send({ interaction_type: 'response_required', response_id: 1, transcript });
-    await c.until((e) => c.responses(1).length >= 2, 'response 1 under way');
+    await c.until(() => c.responses(1).length >= 2, 'response 1 under way');
     const abortedBefore = up.aborted;
     c.send({
       interaction_type: 'response_required',
