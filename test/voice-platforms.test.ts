@@ -1,6 +1,8 @@
 /** Every voice platform on /chat/completions: each one's documented payload in, OpenAI's body upstream, the platform on the record. */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { SettingsError } from '../src/config/env.js';
+import { parseFileConfig } from '../src/config/file.js';
 import * as vapi from './fixtures/vapi.js';
 import { elevenlabsRequest, elevenlabsSystemTools, pipecatRequest } from './fixtures/voice-platforms.js';
 import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
@@ -193,5 +195,31 @@ describe("Vapi's message-level metadata", () => {
       await p.close();
       await up.close();
     }
+  });
+});
+
+describe("an alias's platform: setting", () => {
+  it('takes a short lowercase name, on a single-target alias and on a targets list', () => {
+    const cfg = parseFileConfig(
+      JSON.stringify({
+        models: {
+          a: { provider: 'builtin', model: 'x', platform: 'livekit' },
+          b: { targets: [{ provider: 'builtin', model: 'x' }], platform: 'my-voice.platform_2' },
+        },
+      }),
+      'parley.json',
+    );
+    assert.equal((cfg.models!.a as { platform?: string }).platform, 'livekit');
+  });
+
+  it('stops Parley with the field named when it is not one', () => {
+    assert.throws(
+      () =>
+        parseFileConfig(
+          JSON.stringify({ models: { a: { provider: 'builtin', model: 'x', platform: 'Live Kit' } } }),
+          'parley.json',
+        ),
+      (e: unknown) => e instanceof SettingsError && /platform/.test(e.message),
+    );
   });
 });
