@@ -9,7 +9,9 @@
  * 2. Every finished stream carries a `finish_reason`. LiveKit emits a tool call only once
  *    `finish_reason` arrives; a server that ends with `[DONE]` and no finish would lose the
  *    call. A finish chunk (`tool_calls` if a call was streamed, else `stop`) is added before
- *    the usage-only chunk, or before `[DONE]`.
+ *    `[DONE]` — and before the usage-only chunk, which is held back when it comes before any
+ *    finish until the next payload shows whether the stream ends there (a malformed or
+ *    mid-stream usage chunk then goes on as it came).
  *
  * Only chunks that mention `tool_calls` are parsed; the rest cost two string searches.
  */
@@ -36,13 +38,39 @@ export class ChunkRepair {
   private finished = false;
   /** A chunk of this stream (the latest that was not usage-only), for the id/created/model of an added finish chunk. */
   private sample: string | null = null;
+  /** A usage-only chunk that came before any finish: held until we know whether the stream ends after it. */
+  private held: string | null = null;
 
-  /** The chunk to send in place of `data` (the same string unless a call's id/name repeated). */
-  fix(data: string): string {
+  /** What to send before `data`: a held usage-only chunk, preceded by a finish chunk when the stream ends here. */
+  before(data: string): string[] | null {
+    if (data === '[DONE]') {
+      const out: string[] = [];
+      if (!this.finished && this.sample !== null) {
+        const finish = this.finishChunk();
+        if (finish !== null) out.push(finish);
+        this.finished = true;
+      }
+      if (this.held !== null) out.push(this.held);
+      this.held = null;
+      return out.length > 0 ? out : null;
+    }
+    if (this.held === null) return null;
+    // The stream went on after it: it was not the last chunk, send it as it came.
+    const out = [this.held];
+    this.held = null;
+    return out;
+  }
+
+  /** The chunk to send in place of `data` (the same string unless a call's id/name repeated); null: held back. */
+  fix(data: string): string | null {
     if (data === '[DONE]') return data;
     if (!this.finished && FINISHED.test(data)) this.finished = true;
     if (!data.includes('"tool_calls"')) {
       if (!USAGE_ONLY.test(data)) this.sample = data;
+      else if (!this.finished && this.sample !== null) {
+        this.held = data;
+        return null;
+      }
       return data;
     }
     this.sample = data;
@@ -71,14 +99,17 @@ export class ChunkRepair {
     return changed ? JSON.stringify(chunk) : data;
   }
 
-  /** A finish chunk to send before `data` when the stream is ending without one; null otherwise. */
-  finishBefore(data: string): string | null {
-    if (this.finished || this.sample === null) return null;
-    if (data !== '[DONE]' && !USAGE_ONLY.test(data)) return null;
-    this.finished = true;
-    let meta: ChunkShape = {};
+  /** A chunk still held when the upstream stopped without [DONE] (its usage still counts). */
+  rest(): string | null {
+    const held = this.held;
+    this.held = null;
+    return held;
+  }
+
+  private finishChunk(): string | null {
+    let meta: ChunkShape;
     try {
-      meta = JSON.parse(this.sample) as ChunkShape;
+      meta = JSON.parse(this.sample!) as ChunkShape;
     } catch {
       return null;
     }

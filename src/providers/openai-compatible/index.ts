@@ -167,13 +167,18 @@ async function* relayed(body: Dispatcher.ResponseData['body'], id: string, maxBy
   const repair = new ChunkRepair();
   try {
     for await (const data of sseData(body)) {
-      const finish = repair.finishBefore(data);
-      if (finish !== null) yield finish;
-      yield repair.fix(data);
+      const before = repair.before(data);
+      if (before !== null) yield* before;
+      const now = repair.fix(data);
+      if (now !== null) yield now;
     }
   } catch (err) {
+    const held = repair.rest();
+    if (held !== null) yield held;
     throw toUpstreamError(err, id, maxBytes);
   }
+  const held = repair.rest();
+  if (held !== null) yield held;
 }
 
 async function httpError(res: Dispatcher.ResponseData, id: string): Promise<UpstreamError> {
