@@ -39,9 +39,13 @@ class RetellClient {
     const ws = new WebSocket(url);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new RetellClient(ws)));
-      ws.once('unexpected-response', (_req, res) =>
-        reject(Object.assign(new Error('refused'), { status: res.statusCode })),
-      );
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => reject(Object.assign(new Error('refused'), { status: res.statusCode, body })));
+      });
       ws.once('error', reject);
     });
   }
@@ -285,6 +289,11 @@ describe('Retell LLM WebSocket', () => {
     for (const url of [`${ws}/c1`, `${ws}/c1?key=wrong`]) {
       await assert.rejects(RetellClient.connect(url), (err: { status?: number }) => err.status === 401);
     }
+    await assert.rejects(
+      RetellClient.connect(`${ws}/c1`),
+      (err: { body?: string }) => /\?key=/.test(JSON.parse(err.body!).error.message),
+      'the refusal says where Retell’s key goes',
+    );
     // Without a default upstream, a name that is no alias routes nowhere.
     const builtinOnly = await startParley({ PARLEY_API_KEYS: KEY });
     try {

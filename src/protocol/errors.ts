@@ -102,6 +102,14 @@ export const errors = {
       'authentication_error',
       'vapi_no_credential',
     ),
+  /** Retell's WebSocket without a key: Retell sends no headers, so the key goes in the URL. */
+  retellMissingKey: () =>
+    new ApiError(
+      401,
+      "You didn't provide an API key. Retell sends no headers: put your Parley key in the WebSocket URL, wss://<parley>/retell/llm-websocket?key=<your key>.",
+      'authentication_error',
+      'missing_api_key',
+    ),
   // The request (4xx).
   modelNotAllowed: (model: string) =>
     new ApiError(

@@ -53,7 +53,13 @@ export async function retellRoutes(app: FastifyInstance, deps: RetellRouteDeps):
           key && request.headers.authorization === undefined
             ? { ...request.headers, authorization: `Bearer ${key}` }
             : request.headers;
-        request.principal = await deps.auth.authenticate({ headers, socket: request.socket, log: request.log });
+        try {
+          request.principal = await deps.auth.authenticate({ headers, socket: request.socket, log: request.log });
+        } catch (err) {
+          // Counted as a refusal already; the usual message would point at an Authorization header.
+          if ((err as { code?: unknown }).code === 'missing_api_key') throw errors.retellMissingKey();
+          throw err;
+        }
         const model = str(q.model) ?? 'default';
         const allowed = request.principal.allowedModels;
         if (allowed && !allowed.includes(model)) throw errors.modelNotAllowed(model);
