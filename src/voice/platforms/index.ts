@@ -12,10 +12,7 @@ import { vapi } from './vapi.js';
 
 export type { CallFacts } from './platform.js';
 
-export const PLATFORMS: readonly VoicePlatform[] = [vapi, elevenlabs, cartesia, fish, livekit, pipecat];
-
-/** Platform names Parley knows (also `retell`, which has its own WebSocket route). */
-export const PLATFORM_NAMES: readonly string[] = [...PLATFORMS.map((p) => p.name), 'retell'];
+const PLATFORMS: readonly VoicePlatform[] = [vapi, elevenlabs, cartesia, fish, livekit, pipecat];
 
 export interface Recognised {
   /** The platform's name, or null for an ordinary OpenAI client. */

@@ -30,9 +30,9 @@ const SUPERSEDED = new Error('a newer response_id superseded this response');
 const CALL_ENDED = new Error("Retell's WebSocket closed");
 
 /** WebSocket close code for a frame that breaks the protocol (RFC 6455: inconsistent data). */
-export const CLOSE_BAD_FRAME = 1007;
+const CLOSE_BAD_FRAME = 1007;
 /** WebSocket close code for a binary frame (RFC 6455: unsupported data). */
-export const CLOSE_UNSUPPORTED = 1003;
+const CLOSE_UNSUPPORTED = 1003;
 
 export interface SessionOptions {
   pipeline: ChatPipeline;
