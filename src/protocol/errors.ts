@@ -144,6 +144,18 @@ export const errors = {
     ),
   invalidParameter: (message: string, code: string, param: string | null) =>
     new ApiError(400, message, 'invalid_request_error', code, param),
+  /** A valid OpenAI request the routed provider has no way to carry (n > 1 on Gemini, a custom tool). */
+  unsupportedByProvider: (provider: string, param: string, what: string) =>
+    new ApiError(
+      400,
+      `Invalid '${param}': ${what}, which provider ${provider} cannot do.`,
+      'invalid_request_error',
+      'unsupported_parameter',
+      param,
+    ),
+  /** An image a provider needs as bytes that Parley could not use: not fetched, too large, not an image. */
+  imageUnusable: (param: string, why: string) =>
+    new ApiError(400, `Invalid '${param}': ${why}.`, 'invalid_request_error', 'invalid_image_url', param),
   invalidJson: () => new ApiError(400, INVALID_JSON, 'invalid_request_error', 'invalid_json'),
   emptyBody: () =>
     new ApiError(400, 'The request body is empty; send a JSON object.', 'invalid_request_error', 'invalid_json'),
