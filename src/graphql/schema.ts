@@ -64,6 +64,8 @@ export const schema = /* GraphQL */ `
     openai
     "/chat/completions (Vapi Custom LLM)"
     vapi
+    "/v1/messages (Anthropic Messages API)"
+    anthropic
     "/retell/llm-websocket/:call_id (Retell's LLM WebSocket): one record per response"
     retell
   }

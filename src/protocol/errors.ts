@@ -317,6 +317,12 @@ function numberKind(e: VerboseError): 'integer' | 'decimal' {
   return t === 'integer' || (Array.isArray(t) && t.includes('integer')) ? 'integer' : 'decimal';
 }
 
+/** The values a discriminated union's tag may take (each branch's `const`), for the error message. */
+function tagsOf(schema: unknown, tag: string): string[] {
+  const branches = (schema as { oneOf?: { properties?: Record<string, { const?: unknown }> }[] } | undefined)?.oneOf;
+  return (branches ?? []).map((b) => b.properties?.[tag]?.const).filter((c): c is string => typeof c === 'string');
+}
+
 /** Turns an Ajv validation failure of the request body into OpenAI's 400, worded and coded as OpenAI words them. */
 export function validationError(ajvErrors: ErrorObject[], body: unknown): ApiError {
   const e = pickAjvError(ajvErrors) as VerboseError;
@@ -341,10 +347,13 @@ export function validationError(ajvErrors: ErrorObject[], body: unknown): ApiErr
       const tag = String(p.tag);
       pointer = `${pointer}/${tag}`;
       const v = valueAt(body, pointer);
+      const tags = tagsOf(e.parentSchema, tag);
       message =
         v === undefined
           ? `Missing required parameter: '${param()}'.`
-          : `Invalid value: '${echoed(v)}'. Supported values for '${param()}' are not matched.`;
+          : tags.length > 0
+            ? `Invalid value for '${param()}': '${echoed(v)}'. Supported values are: ${tags.map((t) => `'${t}'`).join(', ')}.`
+            : `Invalid value: '${echoed(v)}'. Supported values for '${param()}' are not matched.`;
       if (tag === 'role' && v !== undefined) {
         message = `Invalid value: '${echoed(v)}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`;
       }

@@ -15,8 +15,8 @@ export interface VapiCallContext {
 export interface RequestRecord {
   requestId: string;
   keyId: string | null;
-  /** Which door the request came in by: /v1/chat/completions, /chat/completions (or a Vapi body), Retell's WebSocket. */
-  route: 'openai' | 'vapi' | 'retell';
+  /** Which door the request came in by: /v1/chat/completions, /chat/completions (or a Vapi body), /v1/messages, Retell's WebSocket. */
+  route: 'openai' | 'vapi' | 'anthropic' | 'retell';
   requestedModel: string | null;
   provider: string | null;
   upstreamModel: string | null;

@@ -26,7 +26,7 @@ interface UsageRow {
 }
 
 interface Filter {
-  route?: 'openai' | 'vapi' | 'retell' | null;
+  route?: 'openai' | 'vapi' | 'anthropic' | 'retell' | null;
   keyId?: string | null;
   requestedModel?: string | null;
   provider?: string | null;

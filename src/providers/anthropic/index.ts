@@ -53,7 +53,8 @@ export class AnthropicProvider implements Provider {
   private readonly modelsPath: string;
   private readonly countPath: string;
   private readonly headers: Record<string, string>;
-  private readonly maxResponseBytes: number;
+  /** UPSTREAM_MAX_RESPONSE_BYTES for this provider (a sendMessages caller names it when a body exceeds it). */
+  readonly maxResponseBytes: number;
   private readonly defaultMaxTokens?: number;
 
   constructor(opts: AnthropicOptions) {
