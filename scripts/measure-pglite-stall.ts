@@ -43,6 +43,9 @@ function batch(): PendingRecord[] {
       vapi: i % 3 === 0 ? { callId: 'call_1', assistantId: 'asst_1', customerNumber: '+14155550123' } : null,
       attempts: [{ provider: 'openai', model: 'gpt-4o-mini', outcome: 'answered', startMs: 0.4, ms: 120.2 }],
       usageEstimated: false,
+      platform: i % 3 === 0 ? 'vapi' : null,
+      callId: i % 3 === 0 ? 'call_1' : null,
+      replayOf: null,
       createdAt: new Date(),
     },
   }));

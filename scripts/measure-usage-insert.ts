@@ -39,6 +39,9 @@ function record(i: number): PendingRecord {
       vapi: null,
       attempts: [{ provider: 'openai', model: 'gpt-4o-mini', outcome: 'answered', startMs: 0.4, ms: 120.2 }],
       usageEstimated: false,
+      platform: null,
+      callId: null,
+      replayOf: null,
       createdAt: new Date(),
     },
   };

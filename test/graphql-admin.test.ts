@@ -247,6 +247,14 @@ for (const backend of backends()) {
           vapi: { callId: 'call_admin_1', assistantId: 'asst_1', customerNumber: '+15550001111' },
         },
       ]);
+      const byPlatform = (
+        await admin(
+          '{ requestLogs(filter: { platform: "vapi", callId: "call_admin_1" }) { nodes { requestId platform callId replayOf } } }',
+        )
+      ).body.data!.requestLogs.nodes;
+      assert.deepEqual(byPlatform, [
+        { requestId: 'logs-vapi', platform: 'vapi', callId: 'call_admin_1', replayOf: null },
+      ]);
       const errors = (
         await admin(
           'query($k: String) { requestLogs(filter: { keyId: $k, errorsOnly: true }) { nodes { requestId status errorType } } }',

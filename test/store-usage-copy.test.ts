@@ -72,6 +72,9 @@ describe('COPY usage writer (embedded database)', () => {
         ttftMs: 12.345,
         stream: true,
         vapi: { callId: 'call,1', assistantId: '"a"', customerNumber: '+1 (415) 555-0100' },
+        platform: 'vapi',
+        callId: 'call,1',
+        replayOf: 'req_"first"',
       }),
       record({
         requestedModel: 'modèle — 模型 🚀',

@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { type ApiError, errors } from '../protocol/errors.js';
-import { VAPI_NO_CREDENTIAL } from '../vapi/credential.js';
+import { VAPI_NO_CREDENTIAL } from '../voice/platforms/vapi-credential.js';
 import { AuthFailures } from './failures.js';
 import { notLocalReason, type RequestOrigin } from './locality.js';
 

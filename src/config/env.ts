@@ -4,7 +4,7 @@
  * PARLEY_CONFIG file, see ./file.ts.
  */
 import { resolve } from 'node:path';
-import { VAPI_NO_CREDENTIAL } from '../vapi/credential.js';
+import { VAPI_NO_CREDENTIAL } from '../voice/platforms/vapi-credential.js';
 import { httpUrlProblem } from './url.js';
 
 export interface Settings {
@@ -75,6 +75,10 @@ export interface Settings {
   corsOrigins: string[];
   /** Stored Responses API responses (store: true) are deleted this many days after they were made. */
   responsesRetentionDays: number;
+  /** How long an Idempotency-Key is remembered from its first request (0: not at all). */
+  idempotencyWindowMs: number;
+  /** Memory the answers kept for Idempotency-Key replays may use together. */
+  idempotencyMaxBytes: number;
 }
 
 export class SettingsError extends Error {}
@@ -219,6 +223,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     shutdownFlushMs: int(env, 'PARLEY_SHUTDOWN_FLUSH_MS', 10_000),
     corsOrigins: corsOrigins(env),
     responsesRetentionDays: int(env, 'PARLEY_RESPONSES_RETENTION_DAYS', 30, 1),
+    idempotencyWindowMs: int(env, 'PARLEY_IDEMPOTENCY_WINDOW_MS', 10 * 60_000),
+    idempotencyMaxBytes: int(env, 'PARLEY_IDEMPOTENCY_MAX_BYTES', 64 * 1024 * 1024, 1024 * 1024),
   };
 }
 

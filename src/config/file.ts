@@ -41,6 +41,8 @@ const AliasOptions = {
   /** Sent upstream as reasoning_effort when the client did not set one. */
   reasoningEffort: Type.Optional(Type.Union(REASONING_EFFORTS.map((e) => Type.Literal(e)))),
 };
+/** The voice platform an alias serves, for its usage records (vapi, elevenlabs, livekit, … or a name of your own). */
+const Platform = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,39}$' });
 
 const ModelConfig = Type.Union([
   Type.Object(
@@ -48,6 +50,7 @@ const ModelConfig = Type.Union([
       provider: Type.String(),
       model: Type.String(),
       ...AliasOptions,
+      platform: Type.Optional(Platform),
     },
     { additionalProperties: false },
   ),
@@ -56,6 +59,7 @@ const ModelConfig = Type.Union([
       /** Tried in order until one answers before its first byte. */
       targets: Type.Array(Target, { minItems: 1 }),
       ...AliasOptions,
+      platform: Type.Optional(Platform),
     },
     { additionalProperties: false },
   ),

@@ -68,6 +68,8 @@ export const schema = /* GraphQL */ `
     anthropic
     "/v1/responses (OpenAI Responses API)"
     responses
+    "/retell/llm-websocket/:call_id (Retell's LLM WebSocket): one record per response"
+    retell
   }
 
   type VapiCall {
@@ -103,6 +105,12 @@ export const schema = /* GraphQL */ `
     attempts: [Attempt!]
     "The token counts are Parley's own count: the stream ended before the upstream reported usage (caller barge-in, upstream cut, deadline, shutdown)."
     usageEstimated: Boolean!
+    "The voice platform that sent the request (vapi, elevenlabs, cartesia, fish, livekit, pipecat, retell, or an alias's platform)."
+    platform: String
+    "The voice platform's id for the call (Vapi's call.id, Retell's call_id)."
+    callId: String
+    "Answered from this earlier request's result (same Idempotency-Key): no upstream tokens were spent."
+    replayOf: String
     createdAt: DateTime!
   }
 
@@ -130,6 +138,8 @@ export const schema = /* GraphQL */ `
     "Only requests that ended with an HTTP status of 400 or more."
     errorsOnly: Boolean
     vapiCallId: String
+    platform: String
+    callId: String
     from: DateTime
     to: DateTime
   }

@@ -20,6 +20,8 @@ import { openaiSchemas } from '../protocol/schemas.js';
 import { MemoryResponseStore, type ResponseStore } from '../protocols/responses/store.js';
 import type { Router } from '../routing/router.js';
 import type { UsageSink } from '../usage/record.js';
+import { IdempotencyCache } from '../voice/idempotency/cache.js';
+import { retellRoutes } from '../voice/retell/route.js';
 import { Inflight } from './chat/inflight.js';
 import { ChatRecorder } from './chat/record.js';
 import { clientErrorHandler, receiveDeadline } from './client-errors.js';
@@ -204,7 +206,18 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   homeRoutes(app);
   healthRoutes(app, lifecycle);
   modelRoutes(app, deps.router);
-  await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight });
+  const idempotency = new IdempotencyCache({
+    windowMs: settings.idempotencyWindowMs,
+    maxBytes: settings.idempotencyMaxBytes,
+  });
+  await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight, idempotency });
+  await app.register(retellRoutes, {
+    auth: deps.auth,
+    router: deps.router,
+    pipeline: deps.pipeline,
+    recorder,
+    maxFrameBytes: settings.bodyLimitBytes,
+  });
   await app.register(messagesRoutes, { pipeline: deps.pipeline, recorder, inflight });
   await app.register(responsesRoutes, {
     pipeline: deps.pipeline,

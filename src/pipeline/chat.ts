@@ -17,7 +17,7 @@ import type { ProviderRequest, ProviderResponse } from '../providers/types.js';
 import type { Route, Router, Target } from '../routing/router.js';
 import { type AttemptLog, logAttemptFailure } from './attempt-log.js';
 import { raceTargets } from './attempts.js';
-import { type ChatContext, noteAttempt, noteFallback, noteRequest, noteTarget } from './context.js';
+import { type ChatContext, noteAttempt, noteFallback, notePlatform, noteRequest, noteTarget } from './context.js';
 import { shapeAnswer } from './voice-output.js';
 
 /**
@@ -61,6 +61,8 @@ export class ChatPipeline {
     // Before any provider recurses over the body (JSON.stringify for the upstream).
     assertJsonDepth(body);
     const route = this.deps.router.resolve(body.model);
+    // An alias may name the voice platform that uses it (one its requests do not reveal).
+    if (route.platform) notePlatform(ctx, route.platform);
     const policy = this.deps.settings.upstreamFields;
     const call: Omit<ProviderRequest, 'upstreamModel'> = {
       // The alias's default reasoning effort, when the client set none.
@@ -69,8 +71,8 @@ export class ChatPipeline {
           ? { ...body, reasoning_effort: route.reasoningEffort }
           : body,
       stream: ctx.stream,
-      // Vapi's fields were taken off the body before validation; its requests use the allow-list.
-      allowlistOnly: policy === 'allowlist' || (policy === 'auto' && ctx.vapi !== null),
+      // A voice platform's fields were taken off the body before validation; its requests use the allow-list.
+      allowlistOnly: policy === 'allowlist' || (policy === 'auto' && ctx.platform !== null),
       signal,
       requestId: ctx.requestId,
     };

@@ -9,7 +9,8 @@
 import type { Principal } from '../auth/keys.js';
 import type { Usage } from '../protocol/chat.js';
 import type { ApiError } from '../protocol/errors.js';
-import type { AttemptRecord, RequestRecord, VapiCallContext } from '../usage/record.js';
+import type { AttemptRecord, RequestRecord } from '../usage/record.js';
+import type { CallFacts } from '../voice/platforms/index.js';
 
 /** Fields of the record that are computed when the request ends, not gathered along the way. */
 type Computed = 'keyId' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'durationMs' | 'createdAt';
@@ -48,6 +49,9 @@ export function newContext(
     vapi: null,
     attempts: null,
     usageEstimated: false,
+    platform: null,
+    callId: null,
+    replayOf: null,
     recorded: false,
   };
 }
@@ -61,10 +65,19 @@ export function noteRequest(ctx: ChatContext, body: unknown): void {
   ctx.stream = b?.stream === true;
 }
 
-/** A Vapi request: recorded on the Vapi route, with what it says about the call. */
-export function noteVapiCall(ctx: ChatContext, call: VapiCallContext): void {
-  ctx.route = 'vapi';
-  ctx.vapi = call;
+/** A voice platform's request, with what it says about the call; a Vapi body is recorded on the Vapi route. */
+export function notePlatform(ctx: ChatContext, platform: string, call: CallFacts = {}): void {
+  ctx.platform = platform;
+  ctx.callId = call.callId ?? ctx.callId;
+  if (call.vapi) {
+    ctx.route = 'vapi';
+    ctx.vapi = call.vapi;
+  }
+}
+
+/** Answered from request `originalId`'s result (Idempotency-Key): no upstream was called for this one. */
+export function noteReplay(ctx: ChatContext, originalId: string): void {
+  ctx.replayOf = originalId;
 }
 
 /** The target being tried (each failover attempt overwrites the one before). */
@@ -155,7 +168,11 @@ export function tokenCount(v: unknown): number | null {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKENS ? v : null;
 }
 
+/** A replayed answer cost no upstream tokens, whatever its usage chunk says. */
+const NO_TOKENS: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+
 export function toRecord(ctx: ChatContext, now: number): RequestRecord {
+  const usage = ctx.replayOf ? NO_TOKENS : ctx.usage;
   return {
     requestId: ctx.requestId,
     keyId: ctx.principal?.keyId ?? null,
@@ -166,9 +183,9 @@ export function toRecord(ctx: ChatContext, now: number): RequestRecord {
     stream: ctx.stream,
     status: ctx.status,
     errorType: ctx.errorType,
-    promptTokens: tokenCount(ctx.usage?.prompt_tokens),
-    completionTokens: tokenCount(ctx.usage?.completion_tokens),
-    totalTokens: tokenCount(ctx.usage?.total_tokens),
+    promptTokens: tokenCount(usage?.prompt_tokens),
+    completionTokens: tokenCount(usage?.completion_tokens),
+    totalTokens: tokenCount(usage?.total_tokens),
     ttftMs: ctx.ttftMs,
     durationMs: Math.round((now - ctx.start) * 1000) / 1000,
     clientAborted: ctx.clientAborted,
@@ -176,6 +193,9 @@ export function toRecord(ctx: ChatContext, now: number): RequestRecord {
     vapi: ctx.vapi,
     attempts: ctx.attempts,
     usageEstimated: ctx.usageEstimated,
+    platform: ctx.platform,
+    callId: ctx.callId,
+    replayOf: ctx.replayOf,
     createdAt: new Date(),
   };
 }

@@ -62,7 +62,7 @@ const INVALID_JSON =
  * Upstream failures are UpstreamError (providers/), built where the upstream's answer is read.
  */
 export const errors = {
-  // Authentication (401): auth/keys.ts, vapi/credential.ts.
+  // Authentication (401): auth/keys.ts, voice/platforms/vapi-credential.ts.
   missingApiKey: () =>
     new ApiError(
       401,
@@ -101,6 +101,14 @@ export const errors = {
         'with {"provider": "custom-llm", "apiKey": "<your Parley key>"} — and Vapi sends it as "Authorization: Bearer <key>".',
       'authentication_error',
       'vapi_no_credential',
+    ),
+  /** Retell's WebSocket without a key: Retell sends no headers, so the key goes in the URL. */
+  retellMissingKey: () =>
+    new ApiError(
+      401,
+      "You didn't provide an API key. Retell sends no headers: put your Parley key in the WebSocket URL, wss://<parley>/retell/llm-websocket?key=<your key>.",
+      'authentication_error',
+      'missing_api_key',
     ),
   // The request (4xx).
   modelNotAllowed: (model: string) =>
@@ -196,6 +204,21 @@ export const errors = {
   /** Another 4xx Fastify raised (its own code and message, which name no client value at length). */
   badRequest: (status: number, message: string, code: string | null) =>
     new ApiError(status, message, 'invalid_request_error', code),
+  // Idempotency-Key (voice/idempotency/).
+  invalidIdempotencyKey: () =>
+    new ApiError(
+      400,
+      'The Idempotency-Key header must be 1 to 255 visible ASCII characters (a UUID, for instance).',
+      'invalid_request_error',
+      'invalid_idempotency_key',
+    ),
+  idempotencyKeyReused: () =>
+    new ApiError(
+      422,
+      'This Idempotency-Key was already used with a different request body; an idempotent retry must send the same body, or a new key.',
+      'invalid_request_error',
+      'idempotency_key_reused',
+    ),
   // Receiving the request (http/client-errors.ts).
   bodyTimedOut: (ms?: number) =>
     new ApiError(

@@ -39,6 +39,8 @@ export interface Route {
   output?: OutputOptions;
   /** reasoning_effort sent upstream when the client sets none. */
   reasoningEffort?: ChatRequest['reasoning_effort'];
+  /** The voice platform this alias serves (PARLEY_CONFIG `platform:`), recorded on its usage records. */
+  platform?: string;
 }
 
 export interface OutputOptions {
@@ -172,6 +174,7 @@ export function buildRouter(
       output:
         m.stripThink || m.flushMarker ? { stripThink: m.stripThink === true, flushMarker: m.flushMarker } : undefined,
       reasoningEffort: m.reasoningEffort,
+      platform: m.platform,
     });
   }
   if (!file.models?.default) {

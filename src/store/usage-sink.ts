@@ -76,6 +76,9 @@ export const REQUEST_LOG_COLUMNS = {
   attemptCount: 'integer',
   attempts: 'jsonb',
   usageEstimated: 'boolean',
+  platform: 'text',
+  callId: 'text',
+  replayOf: 'text',
   createdAt: 'timestamp(3) with time zone',
 } as const;
 

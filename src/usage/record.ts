@@ -34,8 +34,8 @@ export interface AttemptRecord {
 export interface RequestRecord {
   requestId: string;
   keyId: string | null;
-  /** The client protocol: 'openai' (/v1/chat/completions), 'vapi' (/chat/completions), 'anthropic' (/v1/messages), 'responses' (the Responses API). */
-  route: 'openai' | 'vapi' | 'anthropic' | 'responses';
+  /** Which door the request came in by: /v1/chat/completions, /chat/completions (or a Vapi body), /v1/messages, /v1/responses, Retell's WebSocket. */
+  route: 'openai' | 'vapi' | 'anthropic' | 'responses' | 'retell';
   requestedModel: string | null;
   provider: string | null;
   upstreamModel: string | null;
@@ -61,6 +61,12 @@ export interface RequestRecord {
    * upstream reported usage (caller barge-in, upstream cut, deadline, shutdown), or it never did.
    */
   usageEstimated: boolean;
+  /** The voice platform that sent it (vapi, elevenlabs, cartesia, fish, livekit, pipecat, retell, or an alias's `platform:`). */
+  platform: string | null;
+  /** The voice platform's id for the call (Vapi's call.id, Retell's call_id). */
+  callId: string | null;
+  /** Answered from an earlier request's result (same Idempotency-Key): that request's id. No upstream tokens were spent. */
+  replayOf: string | null;
   createdAt: Date;
 }
 

@@ -82,6 +82,15 @@ const envelope = (status: number) =>
     },
   });
 
+const BOTH_LIMITS = JSON.stringify({
+  error: {
+    message: "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.",
+    type: 'invalid_request_error',
+    param: 'max_tokens',
+    code: 'invalid_parameter_combination',
+  },
+});
+
 export async function startMockUpstream(): Promise<MockUpstream> {
   const received: Received[] = [];
   const started = performance.now();
@@ -122,6 +131,11 @@ export async function startMockUpstream(): Promise<MockUpstream> {
       state.aborted++;
       entry.aborted = true;
     });
+    // api.openai.com refuses both token limits in one request (Parley keeps one: voice/platforms/normalise.ts).
+    if (body.max_tokens != null && body.max_completion_tokens != null) {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(BOTH_LIMITS);
+      return;
+    }
     const model = String(body.model ?? '');
     const scenario = scenarios.get(model) ?? scenarios.get('*')!;
     // Refused as OpenAI refuses it: a reasoning_effort outside the spec's values.

@@ -22,6 +22,9 @@ export function sampleRecord(requestId: string, over: Partial<RequestRecord> = {
     vapi: null,
     attempts: null,
     usageEstimated: false,
+    platform: null,
+    callId: null,
+    replayOf: null,
     createdAt: new Date('2026-11-22T08:00:00.123Z'),
     ...over,
   };

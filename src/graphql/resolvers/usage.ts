@@ -26,13 +26,15 @@ interface UsageRow {
 }
 
 interface Filter {
-  route?: 'openai' | 'vapi' | 'anthropic' | 'responses' | null;
+  route?: 'openai' | 'vapi' | 'anthropic' | 'responses' | 'retell' | null;
   keyId?: string | null;
   requestedModel?: string | null;
   provider?: string | null;
   status?: number | null;
   errorsOnly?: boolean | null;
   vapiCallId?: string | null;
+  platform?: string | null;
+  callId?: string | null;
   from?: Date | null;
   to?: Date | null;
 }
@@ -55,6 +57,8 @@ function where(f: Filter | null | undefined): Prisma.RequestLogWhereInput {
   if (f.requestedModel != null) w.requestedModel = storable(f.requestedModel, 'filter.requestedModel');
   if (f.provider != null) w.provider = storable(f.provider, 'filter.provider');
   if (f.vapiCallId != null) w.vapiCallId = storable(f.vapiCallId, 'filter.vapiCallId');
+  if (f.platform != null) w.platform = storable(f.platform, 'filter.platform');
+  if (f.callId != null) w.callId = storable(f.callId, 'filter.callId');
   if (f.status != null) w.status = f.status;
   else if (f.errorsOnly) w.status = { gte: 400 };
   if (f.from != null || f.to != null)

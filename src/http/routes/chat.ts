@@ -5,13 +5,15 @@
  *
  * Registered without fastify-plugin, so its hooks stay inside: the request scope every client
  * protocol shares (../request-scope.ts: context, recording, aborts, errors in OpenAI's
- * envelope) and Vapi's fields taken off the body before validation.
+ * envelope), a voice platform's fields taken off the body before validation
+ * (voice/platforms/), and the answers shared by an Idempotency-Key (voice/idempotency/).
  */
 import type { FastifyInstance } from 'fastify';
-import { noteVapiCall } from '../../pipeline/context.js';
+import { notePlatform } from '../../pipeline/context.js';
 import { type ChatRequest, includeUsageOf } from '../../protocol/chat.js';
 import { ref } from '../../protocol/schemas.js';
-import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../../vapi/context.js';
+import type { IdempotencyCache } from '../../voice/idempotency/cache.js';
+import { recognise } from '../../voice/platforms/index.js';
 import { writeAnswer } from '../chat/writer.js';
 import { sendApiError } from '../errors.js';
 import { addRequestScope, type ProtocolDeps, serve } from '../request-scope.js';
@@ -69,16 +71,23 @@ const chatRouteSchema = {
   },
 };
 
-export async function chatRoutes(app: FastifyInstance, deps: ProtocolDeps): Promise<void> {
+export interface ChatRouteDeps extends ProtocolDeps {
+  /** Answers by Idempotency-Key (Cartesia's retries). */
+  idempotency: IdempotencyCache;
+}
+
+export async function chatRoutes(app: FastifyInstance, deps: ChatRouteDeps): Promise<void> {
   addRequestScope(app, deps.recorder, sendApiError);
 
-  // Vapi's own fields (call, customer, metadata of any shape, …) are taken off the body before
-  // the OpenAI schema sees it: they are facts about the call, not OpenAI parameters.
+  // A voice platform's own fields (Vapi's call, customer, metadata of any shape; ElevenLabs'
+  // user_id and extra body, …) are taken off or mapped before the OpenAI schema sees the body:
+  // they are facts about the call, not OpenAI parameters (voice/platforms/).
   app.addHook('preValidation', (request, _reply, done) => {
     const ctx = request.chat;
-    if (ctx && isVapiRequest(request.body)) {
-      noteVapiCall(ctx, vapiContextOf(request.body));
-      request.body = withoutVapiFields(request.body);
+    const found = ctx ? recognise(request.body, request.headers) : null;
+    if (ctx && found) {
+      if (found.platform) notePlatform(ctx, found.platform, found.call);
+      request.body = found.body;
     }
     done();
   });
@@ -97,7 +106,9 @@ export async function chatRoutes(app: FastifyInstance, deps: ProtocolDeps): Prom
       },
       (request, reply) =>
         serve(request, reply, deps, sendApiError, async (ctx, signal) => {
-          const answer = await deps.pipeline.run(request.body, ctx, signal, request.log);
+          // With an Idempotency-Key seen before, the earlier request's answer (voice/idempotency/).
+          const run = (s: AbortSignal) => deps.pipeline.run(request.body, ctx, s, request.log);
+          const answer = await deps.idempotency.answer(request.headers, request.body, ctx, signal, run);
           await writeAnswer(reply, answer, ctx, {
             includeUsage: includeUsageOf(request.body),
             signal,

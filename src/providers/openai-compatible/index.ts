@@ -10,7 +10,8 @@ import { allowlisted } from '../../protocol/upstream-fields.js';
 import { type UpstreamError, upstreamErrors } from '../errors.js';
 import { sseData } from '../sse-data.js';
 import type { Provider, ProviderRequest, ProviderResponse } from '../types.js';
-import { guard, PLAIN_CODE, readErrorText, retryHeaders, toUpstreamError } from '../upstream-http.js';
+import { PLAIN_CODE, readErrorText, retryHeaders, toUpstreamError } from '../upstream-http.js';
+import { ChunkRepair } from './chunk-repair.js';
 
 export interface OpenAICompatibleOptions {
   id: string;
@@ -107,7 +108,7 @@ export class OpenAICompatibleProvider implements Provider {
         void res.body.dump();
         throw upstreamErrors.notEventStream(this.id, contentType);
       }
-      return { kind: 'stream', events: guard(sseData(res.body), this.id, this.maxResponseBytes) };
+      return { kind: 'stream', events: relayed(res.body, this.id, this.maxResponseBytes) };
     }
     let text: string;
     try {
@@ -155,6 +156,29 @@ export class OpenAICompatibleProvider implements Provider {
   async close(): Promise<void> {
     await this.pool.close();
   }
+}
+
+/**
+ * The upstream's payloads as received, but for what ChunkRepair mends (a tool call's repeated
+ * name, a missing finish_reason); a transport failure mid-stream becomes the catalogue's error.
+ * (upstream-http.ts' guard, with the repair in the same loop: no extra async layer per chunk.)
+ */
+async function* relayed(body: Dispatcher.ResponseData['body'], id: string, maxBytes: number): AsyncGenerator<string> {
+  const repair = new ChunkRepair();
+  try {
+    for await (const data of sseData(body)) {
+      const before = repair.before(data);
+      if (before !== null) yield* before;
+      const now = repair.fix(data);
+      if (now !== null) yield now;
+    }
+  } catch (err) {
+    const held = repair.rest();
+    if (held !== null) yield held;
+    throw toUpstreamError(err, id, maxBytes);
+  }
+  const held = repair.rest();
+  if (held !== null) yield held;
 }
 
 async function httpError(res: Dispatcher.ResponseData, id: string): Promise<UpstreamError> {
