@@ -12,6 +12,7 @@ import OpenAI from 'openai';
 import type { FileConfig } from '../src/config/file.js';
 import type { RequestRecord } from '../src/usage/record.js';
 import { type MockAnthropic, startMockAnthropic } from './helpers/mock-anthropic.js';
+import { type MockGemini, startMockGemini, usage } from './helpers/mock-gemini.js';
 import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { assertSpec } from './helpers/openai-spec.js';
 import { memorySink, postJson, startParley, type TestParley } from './helpers/parley.js';
@@ -85,6 +86,42 @@ function anthropicFamily(): Family {
   };
 }
 
+function geminiFamily(): Family {
+  let g: MockGemini;
+  const answer = (parts: Record<string, unknown>[]) => ({
+    kind: 'events' as const,
+    events: [
+      {
+        candidates: [{ content: { role: 'model', parts }, finishReason: 'STOP', index: 0 }],
+        usageMetadata: usage(12, 6),
+      },
+    ],
+  });
+  const initial = () => g.scenarios.set('*', answer([{ text: 'Hello from Gemini.' }]));
+  return {
+    name: 'Gemini upstream',
+    async start() {
+      g = await startMockGemini();
+      initial();
+      return {
+        env: {},
+        fileConfig: {
+          providers: { google: { type: 'gemini', baseUrl: g.url, apiKey: g.apiKey } },
+          models: { default: { provider: 'google', model: 'gemini-2.5-flash' } },
+        } as FileConfig,
+      };
+    },
+    respond: (text) => void g.scenarios.set('*', answer([{ text }])),
+    willCall: (name, args) => void g.scenarios.set('*', answer([{ functionCall: { name, args: JSON.parse(args) } }])),
+    reset() {
+      g.received.length = 0;
+      initial();
+    },
+    lastChatBody: () => null,
+    close: () => g.close(),
+  };
+}
+
 const builtinFamily = (): Family => ({
   name: 'built-in model',
   start: async () => ({ env: {} }),
@@ -95,8 +132,8 @@ const builtinFamily = (): Family => ({
   close: async () => {},
 });
 
-/** One entry per upstream family; the lead adds gemini here. */
-const FAMILIES: (() => Family)[] = [builtinFamily, openaiFamily, anthropicFamily];
+/** One entry per upstream family. */
+const FAMILIES: (() => Family)[] = [builtinFamily, openaiFamily, anthropicFamily, geminiFamily];
 
 /** The usage record of the request that made response `id` (written just after the answer). */
 async function recordOf(records: RequestRecord[], _id: string): Promise<RequestRecord | undefined> {
