@@ -11,6 +11,7 @@ import { isLoopback, type Settings, SettingsError } from './config/env.js';
 import { type FileConfig, loadFileConfig } from './config/file.js';
 import { graphqlPlugin } from './graphql/plugin.js';
 import { type AppDeps, buildApp, type ParleyApp } from './http/app.js';
+import { Metrics } from './metrics/metrics.js';
 import { ChatPipeline } from './pipeline/chat.js';
 import { buildRouter, type Router } from './routing/router.js';
 import type { Store } from './store/index.js';
@@ -38,6 +39,8 @@ export interface ParleyOptions {
 }
 
 export interface Parley extends ParleyApp {
+  /** Prometheus metrics (GET /metrics); other capabilities count into it (rateLimitRefused). */
+  metrics: Metrics;
   /** Listens and marks the server ready; returns the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes. */
@@ -57,7 +60,9 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
     );
   }
   const usage = store?.usage ?? opts.usage ?? discardSink;
-  const pipeline = new ChatPipeline({ router, settings });
+  const metrics = new Metrics(router.modelNames());
+  if (store) metrics.watchUsage(store.usage);
+  const pipeline = new ChatPipeline({ router, settings, metrics });
   const plugins = [...(opts.plugins ?? [])];
   if (store) {
     const { graphqlBodyLimitBytes: bodyLimitBytes, graphqlMaxTokens: maxTokens, adminKey } = settings;
@@ -79,6 +84,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
     pipeline,
     auth,
     usage,
+    metrics,
     logger: opts.logger,
     log: opts.log,
     logStream: opts.logStream,
@@ -90,6 +96,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
   let closing: Promise<void> | undefined;
   return {
     ...built,
+    metrics,
     async listen() {
       const address = await app.listen({ port: settings.port, host: settings.host });
       lifecycle.phase = 'ready';

@@ -14,6 +14,8 @@ import type { Authenticator, Principal } from '../auth/keys.js';
 import type { Settings } from '../config/env.js';
 import { logDestination } from '../logging/format.js';
 import { parleyLogger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { metricsRoutes } from '../metrics/routes.js';
 import type { ChatPipeline } from '../pipeline/chat.js';
 import { errors } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
@@ -47,6 +49,8 @@ export interface AppDeps {
   /** The one Authenticator, shared with GraphQL (built by the composition root, server.ts). */
   auth: Authenticator;
   usage: UsageSink;
+  /** Prometheus metrics: observed as each request ends, served at GET /metrics. */
+  metrics?: Metrics;
   logger?: false;
   /** The process's logger (main.ts builds it once, for the store and the app); built from the settings if absent. */
   log?: Logger;
@@ -114,7 +118,8 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   app.server.on('connection', (socket) => socket.setNoDelay(true));
   const lifecycle = new Lifecycle();
   const inflight = new Inflight();
-  const recorder = new ChatRecorder(deps.usage, settings.logContent);
+  const recorder = new ChatRecorder(deps.usage, settings.logContent, deps.metrics);
+  deps.metrics?.watchInflight(() => inflight.size);
 
   if (settings.corsOrigins.length > 0) {
     // Browsers may call Parley from these origins (PARLEY_CORS_ORIGINS); preflights are answered
@@ -193,6 +198,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   homeRoutes(app);
   healthRoutes(app, lifecycle);
   modelRoutes(app, deps.router);
+  if (deps.metrics) metricsRoutes(app, deps.metrics, settings.metricsToken);
   await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight });
   for (const plugin of deps.plugins ?? []) await plugin(app);
 

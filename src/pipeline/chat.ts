@@ -6,6 +6,7 @@
  * before anything is sent. A client protocol's writer turns the answer into bytes.
  */
 import type { Settings } from '../config/env.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { ChatRequest } from '../protocol/chat.js';
 import { errors, toApiError } from '../protocol/errors.js';
 import { assertJsonDepth } from '../protocol/json-depth.js';
@@ -25,6 +26,8 @@ export type Answer = ProviderResponse;
 export interface ChatDeps {
   router: Router;
   settings: Pick<Settings, 'upstreamFields'>;
+  /** Upstream attempts, failures and failovers are counted here (GET /metrics). */
+  metrics?: Metrics;
 }
 
 const fallbackSpeaker = new BuiltinProvider(0);
@@ -67,6 +70,7 @@ export class ChatPipeline {
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
       noteTarget(ctx, target.provider.id, target.model);
+      this.deps.metrics?.upstreamAttempt(target.provider.id);
       try {
         return await target.provider.chat({ ...call, upstreamModel: target.model });
       } catch (err) {
@@ -74,6 +78,7 @@ export class ChatPipeline {
         lastError = err;
         const retryable = err instanceof UpstreamError && err.retryable;
         const next = retryable ? targets[i + 1] : undefined;
+        this.deps.metrics?.upstreamFailure(target.provider.id, err, ctx.requestedModel, next !== undefined);
         logAttemptFailure(
           log,
           err,

@@ -95,6 +95,11 @@ export class Router {
     return [...this.aliasModels, ...upstream.filter((m) => !this.routes.has(m.id))];
   }
 
+  /** The configured model names (aliases and their targets' upstream models): the only ones metrics label by. */
+  modelNames(): string[] {
+    return [...this.routes.values()].flatMap((r) => [r.model, ...r.targets.map((t) => t.model)]);
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.providers.values()].map((p) => p.close?.()));
   }

@@ -6,6 +6,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { capped } from '../../logging/limits.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { ChatContext } from '../../pipeline/context.js';
 import { toRecord } from '../../pipeline/context.js';
 import type { UsageSink } from '../../usage/record.js';
@@ -15,6 +16,7 @@ export class ChatRecorder {
     private readonly sink: UsageSink,
     /** PARLEY_LOG_CONTENT: also log the request's messages (off by default: prompts are private). */
     private readonly logContent = false,
+    private readonly metrics?: Metrics,
   ) {}
 
   finish(request: FastifyRequest, ctx: ChatContext): void {
@@ -45,5 +47,6 @@ export class ChatRecorder {
       'chat',
     );
     this.sink.record(record);
+    this.metrics?.requestFinished(record);
   }
 }
