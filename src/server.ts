@@ -9,6 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { Authenticator, StaticKeys } from './auth/keys.js';
 import { isLoopback, type Settings, SettingsError } from './config/env.js';
 import { type FileConfig, loadFileConfig } from './config/file.js';
+import { adminRoutes } from './console/admin-routes.js';
+import { consoleRoutes } from './console/routes.js';
 import { graphqlPlugin } from './graphql/plugin.js';
 import { type AppDeps, buildApp, type ParleyApp } from './http/app.js';
 import { Metrics } from './metrics/metrics.js';
@@ -64,6 +66,8 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
   if (store) metrics.watchUsage(store.usage);
   const pipeline = new ChatPipeline({ router, settings, metrics });
   const plugins = [...(opts.plugins ?? [])];
+  // The console and its admin JSON API (src/console/).
+  plugins.push(consoleRoutes, adminRoutes({ router, adminKey: settings.adminKey, pool: store?.db.pool }));
   if (store) {
     const { graphqlBodyLimitBytes: bodyLimitBytes, graphqlMaxTokens: maxTokens, adminKey } = settings;
     plugins.push(

@@ -8,11 +8,12 @@ import { pageSize, storable } from './args.js';
 
 const DAY_MS = 86_400_000;
 
-// Grouping expressions are fixed strings chosen by the enum, never client text.
-const GROUP_EXPR = {
+// Grouping expressions are fixed strings chosen by the enum, never client text (usageSeries uses them too).
+export const GROUP_EXPR = {
   MODEL: 'r."requestedModel"',
   KEY: 'r."keyId"',
   DAY: `to_char(r."createdAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  PROVIDER: 'r."provider"',
 } as const;
 
 interface UsageRow {
