@@ -90,7 +90,10 @@ export function graphqlPlugin(opts: GraphqlOptions) {
       });
       await scope.register(mercurius, {
         schema,
-        resolvers: { DateTime, ...merge(todoResolvers(deps), keyResolvers(deps), usageResolvers(deps), usageSeriesResolvers(deps)) },
+        resolvers: {
+          DateTime,
+          ...merge(todoResolvers(deps), keyResolvers(deps), usageResolvers(deps), usageSeriesResolvers(deps)),
+        },
         path: '/graphql',
         // Parley serves GraphiQL itself (./graphiql.ts): mercurius' page loads it from a CDN.
         graphiql: false,

@@ -121,6 +121,8 @@ export const schema = /* GraphQL */ `
   }
 
   input RequestLogFilter {
+    "One request, by its x-request-id."
+    requestId: String
     route: Route
     keyId: String
     requestedModel: String

@@ -27,6 +27,7 @@ interface UsageRow {
 }
 
 interface Filter {
+  requestId?: string | null;
   route?: 'openai' | 'vapi' | null;
   keyId?: string | null;
   requestedModel?: string | null;
@@ -51,6 +52,7 @@ function decodeCursor(c: string): { createdAt: Date; id: string } {
 function where(f: Filter | null | undefined): Prisma.RequestLogWhereInput {
   if (!f) return {};
   const w: Prisma.RequestLogWhereInput = {};
+  if (f.requestId != null) w.requestId = storable(f.requestId, 'filter.requestId');
   if (f.route != null) w.route = f.route;
   if (f.keyId != null) w.keyId = storable(f.keyId, 'filter.keyId');
   if (f.requestedModel != null) w.requestedModel = storable(f.requestedModel, 'filter.requestedModel');
