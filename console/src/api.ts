@@ -82,14 +82,6 @@ export async function adminJson<T>(path: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** GET /v1/models with a client key (none: Parley running open answers its own machine). */
-export async function listModels(key: string): Promise<string[]> {
-  const res = await send('v1/models', { headers: authHeaders(key) });
-  if (!res.ok) throw await problemOf(res);
-  const body = (await res.json()) as { data: { id: string }[] };
-  return body.data.map((m) => m.id);
-}
-
 export interface ChatChunk {
   choices?: { delta?: { content?: string | null } }[];
   // cost_usd: when Parley reports a cost in the usage chunk (the cost work); absent otherwise.

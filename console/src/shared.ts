@@ -8,6 +8,7 @@ export const shared = { clientKey: '' };
 /** What /admin/routes answers (src/console/admin-routes.ts). */
 export interface RouteTable {
   windowMinutes: number;
+  listed: string[];
   models: { model: string; targets: { provider: string; model: string }[]; fallbackReply: boolean }[];
   defaultProvider: string | null;
   prefixes: { prefix: string; provider: string }[];

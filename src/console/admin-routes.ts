@@ -56,6 +56,10 @@ export function adminRoutes({ router, adminKey, pool }: AdminRouteDeps) {
       }
       reply.header('cache-control', 'no-store');
       return {
+        // What GET /v1/models lists (aliases and the default upstream's models), for the Playground's picker.
+        listed: (
+          await router.listModels((err) => request.log.warn({ err }, 'the default upstream did not list its models'))
+        ).map((m) => m.id),
         windowMinutes: HEALTH_WINDOW_MINUTES,
         models: table.aliases.map((r) => ({
           model: r.model,

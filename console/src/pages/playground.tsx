@@ -4,7 +4,7 @@
  * and the same request as curl and with the OpenAI SDK.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { adminJson, listModels, rootUrl, streamChat } from '../api';
+import { adminJson, rootUrl, streamChat } from '../api';
 import { CopyButton, ErrorBox } from '../components';
 import { fmtInt, fmtMs, fmtUsd } from '../format';
 import { type RouteTable, shared } from '../shared';
@@ -59,21 +59,17 @@ export function PlaygroundPage() {
   const [running, setRunning] = useState(false);
   const abort = useRef<AbortController | null>(null);
 
-  // The aliases (admin), plus what /v1/models lists for this key (the default upstream's models).
+  // What GET /v1/models lists (the aliases, then the default upstream's models), asked with the admin key.
   useEffect(() => {
     let live = true;
-    Promise.allSettled([adminJson<RouteTable>('admin/routes'), listModels(key)]).then(([table, listed]) => {
-      if (!live) return;
-      const names = new Set<string>();
-      if (table.status === 'fulfilled') for (const m of table.value.models) names.add(m.model);
-      if (listed.status === 'fulfilled') for (const m of listed.value) names.add(m);
-      setModels([...names]);
-      setModelsError(names.size === 0 && table.status === 'rejected' ? table.reason : null);
-    });
+    adminJson<RouteTable>('admin/routes').then(
+      (table) => live && setModels(table.listed),
+      (err: unknown) => live && setModelsError(err),
+    );
     return () => {
       live = false;
     };
-  }, [key]);
+  }, []);
 
   const send = async (e?: Event) => {
     e?.preventDefault();
