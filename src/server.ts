@@ -17,6 +17,7 @@ import { Metrics } from './metrics/metrics.js';
 import { ChatPipeline } from './pipeline/chat.js';
 import { buildRouter, type Router } from './routing/router.js';
 import type { Store } from './store/index.js';
+import { startTracing } from './tracing/tracer.js';
 import { discardSink, type UsageSink } from './usage/record.js';
 
 export interface ParleyOptions {
@@ -82,6 +83,8 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
       }),
     );
   }
+  // Tracing is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; then the SDK is loaded (tracing/otel.ts).
+  const tracer = await startTracing(settings);
   const built = await buildApp({
     settings,
     router,
@@ -89,6 +92,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
     auth,
     usage,
     metrics,
+    tracer,
     logger: opts.logger,
     log: opts.log,
     logStream: opts.logStream,
@@ -123,6 +127,8 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
           // The store's close flushes its own sink (bounded, the rest spilled to a file).
           if (store) await store.close();
           else await usage.flush();
+          // The spans still batched are exported (bounded by the exporter's own timeout).
+          await tracer?.shutdown();
         }
       })();
       return closing;

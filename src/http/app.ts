@@ -20,6 +20,7 @@ import type { ChatPipeline } from '../pipeline/chat.js';
 import { errors } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
 import type { Router } from '../routing/router.js';
+import type { Tracer } from '../tracing/tracer.js';
 import type { UsageSink } from '../usage/record.js';
 import { Inflight } from './chat/inflight.js';
 import { ChatRecorder } from './chat/record.js';
@@ -51,6 +52,8 @@ export interface AppDeps {
   usage: UsageSink;
   /** Prometheus metrics: observed as each request ends, served at GET /metrics. */
   metrics?: Metrics;
+  /** OpenTelemetry traces, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracer?: Tracer;
   logger?: false;
   /** The process's logger (main.ts builds it once, for the store and the app); built from the settings if absent. */
   log?: Logger;
@@ -199,7 +202,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   healthRoutes(app, lifecycle);
   modelRoutes(app, deps.router);
   if (deps.metrics) metricsRoutes(app, deps.metrics, settings.metricsToken);
-  await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight });
+  await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight, tracer: deps.tracer });
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
   return { app, inflight, lifecycle, authFailures: deps.auth.failures };

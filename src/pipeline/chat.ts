@@ -71,9 +71,17 @@ export class ChatPipeline {
       const target = targets[i]!;
       noteTarget(ctx, target.provider.id, target.model);
       this.deps.metrics?.upstreamAttempt(target.provider.id);
+      const attempt = ctx.trace?.attempt(target.provider.id, target.model);
       try {
-        return await target.provider.chat({ ...call, upstreamModel: target.model });
+        const answer = await target.provider.chat({
+          ...call,
+          upstreamModel: target.model,
+          traceparent: attempt?.traceparent,
+        });
+        attempt?.end();
+        return answer;
       } catch (err) {
+        attempt?.fail(err);
         if (call.signal.aborted) throw err;
         lastError = err;
         const retryable = err instanceof UpstreamError && err.retryable;

@@ -48,5 +48,6 @@ export class ChatRecorder {
     );
     this.sink.record(record);
     this.metrics?.requestFinished(record);
+    ctx.trace?.end(record);
   }
 }

@@ -20,6 +20,7 @@ import {
 import { type ChatRequest, includeUsageOf } from '../../protocol/chat.js';
 import { ApiError, ShuttingDownError, toApiError } from '../../protocol/errors.js';
 import { ref } from '../../protocol/schemas.js';
+import type { Tracer } from '../../tracing/tracer.js';
 import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../../vapi/context.js';
 import type { Inflight } from '../chat/inflight.js';
 import type { ChatRecorder } from '../chat/record.js';
@@ -95,18 +96,24 @@ export interface ChatRouteDeps {
   recorder: ChatRecorder;
   /** Requests in flight, so shutdown can end streams that outlive its grace period. */
   inflight: Inflight;
+  /** Starts each request's trace span (OTEL_EXPORTER_OTLP_ENDPOINT); none when tracing is off. */
+  tracer?: Tracer;
 }
 
 /** Abort reason when the client's connection closes before the answer was written. */
 const CLIENT_LEFT = new Error('client disconnected');
 
-export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inflight }: ChatRouteDeps): Promise<void> {
+export async function chatRoutes(
+  app: FastifyInstance,
+  { pipeline, recorder, inflight, tracer }: ChatRouteDeps,
+): Promise<void> {
   app.decorateRequest('chat', null);
 
   // After the app's onRequest hook has authenticated the request (a refused one never gets here).
   // Callback-style hooks: no promise per request for work that is synchronous.
   app.addHook('onRequest', (request, _reply, done) => {
     request.chat = contextOf(request);
+    if (tracer) request.chat.trace = tracer.start(request.headers.traceparent);
     done();
   });
 
