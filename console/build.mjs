@@ -4,10 +4,11 @@
  * bundles Preact, uPlot and the pages in well under a second, so `npm start` and `npm test` can
  * build it every time from a fresh clone. Nothing is loaded from a CDN: the page works offline.
  *
- * node console/build.mjs           build once
+ * node console/build.mjs           build, unless console/dist is newer than every input
+ * node console/build.mjs --force   build anyway
  * node console/build.mjs --watch   rebuild on change (with `npm run dev` in another terminal)
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -65,9 +66,28 @@ const options = {
   ],
 };
 
+/** The newest modification time among the build's inputs: the sources, this script, the locked packages. */
+function newestInput() {
+  const walk = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : [statSync(join(dir, e.name)).mtimeMs],
+    );
+  return Math.max(
+    ...walk(join(here, 'src')),
+    statSync(fileURLToPath(import.meta.url)).mtimeMs,
+    statSync(join(here, '../package-lock.json')).mtimeMs,
+  );
+}
+
+const index = join(out, 'index.html');
+const watch = process.argv.includes('--watch');
+if (!watch && !process.argv.includes('--force') && existsSync(index) && statSync(index).mtimeMs >= newestInput()) {
+  // Current: npm start and npm test run this every time; a build that changes nothing is skipped.
+  process.exit(0);
+}
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'assets'), { recursive: true });
-if (process.argv.includes('--watch')) {
+if (watch) {
   const ctx = await esbuild.context(options);
   await ctx.watch();
   console.log('console: watching console/src');
