@@ -20,6 +20,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = 'admin-key-for-the-console-test';
 const SHOTS = join(import.meta.dirname, '../test-artifacts/console');
 const ROOT = join(import.meta.dirname, '..');
+/** The key Vapi's requests carry (a key from the environment). */
+const ENV_KEY = 'env-key-for-the-console-test';
 
 describe('the console in a browser', {
   skip: needs(
@@ -47,6 +49,7 @@ describe('the console in a browser', {
       PARLEY_ADMIN_KEY: ADMIN,
       PARLEY_KEY_REFRESH_MS: '200',
       PARLEY_USAGE_FLUSH_MS: '50',
+      PARLEY_API_KEYS: ENV_KEY,
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -171,6 +174,37 @@ describe('the console in a browser', {
     await detail.waitFor();
     assert.match(await text(detail), new RegExp(keyId));
     await shot('05-logs');
+
+    // A Vapi call of two turns: the call view lists them in order, with their latencies.
+    for (const turn of ['Hello?', 'Are you open today?']) {
+      const res = await postJson(
+        `${p.url}/chat/completions`,
+        { model: 'default', messages: [{ role: 'user', content: turn }], call: { id: 'call_console_1' } },
+        { authorization: `Bearer ${ENV_KEY}` },
+      );
+      assert.equal(res.status, 200);
+      await res.text();
+    }
+    await eventually(
+      async () =>
+        (
+          await gql(
+            p.url,
+            '{ requestLogs(filter: { vapiCallId: "call_console_1" }) { nodes { id } } }',
+            undefined,
+            ADMIN,
+          )
+        ).body.data!.requestLogs.nodes.length === 2,
+      'the call is recorded',
+    );
+    await page.getByLabel('Key id').fill('');
+    await page.getByLabel('Vapi call id').fill('call_console_1');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const call = page.getByTestId('call-view');
+    await call.locator('tbody tr').nth(1).waitFor();
+    assert.equal(await call.locator('tbody tr').count(), 2);
+    assert.match(await text(call), /call_console_1[\s\S]*1[\s\S]*200[\s\S]*2[\s\S]*200/);
+    await shot('05b-vapi-call');
 
     // Usage: totals equal GraphQL's for the same range; the chart holds every request.
     await nav('Usage');
