@@ -154,9 +154,9 @@ function CallView({ callId }: { callId: string }) {
                   <td class="num">{fmtMs(t.ttftMs)}</td>
                   <td class="num">{fmtMs(t.durationMs)}</td>
                   <td class="bars" aria-hidden="true">
-                    <span class="bar total" style={{ width: `${(t.durationMs / longest) * 100}%` }} />
+                    <span class="bar total" style={{ width: `calc(${t.durationMs / longest} * (100% - 1.2rem))` }} />
                     {t.ttftMs !== null ? (
-                      <span class="bar first" style={{ width: `${(t.ttftMs / longest) * 100}%` }} />
+                      <span class="bar first" style={{ width: `calc(${t.ttftMs / longest} * (100% - 1.2rem))` }} />
                     ) : null}
                   </td>
                 </tr>
@@ -238,7 +238,7 @@ export function LogsPage({ params }: { params: URLSearchParams }) {
         </label>
         <label>
           Key id
-          <input value={draft.key} onInput={set('key')} placeholder="key id, env:1 or open" />
+          <input value={draft.key} onInput={set('key')} placeholder="key id, env:0 or open" />
         </label>
         <label>
           Route
