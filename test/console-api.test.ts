@@ -4,6 +4,8 @@
  * JSON route /admin/routes (model table and provider health), admin key only.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { postJson } from './helpers/parley.js';
 import { needs } from './helpers/prerequisites.js';
@@ -133,6 +135,39 @@ describe('/admin/routes without PARLEY_ADMIN_KEY', () => {
       const body = await res.json();
       assert.equal(body.error.code, 'admin_disabled');
       assert.match(body.error.message, /PARLEY_ADMIN_KEY/);
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe('/console', () => {
+  it('is served by Parley: the page and every asset it names, none from another host', async () => {
+    execFileSync(process.execPath, [join(import.meta.dirname, '../console/build.mjs')], { stdio: 'inherit' });
+    const { startParley } = await import('./helpers/parley.js');
+    const p = await startParley();
+    try {
+      const redirect = await fetch(`${p.url}/console`, { redirect: 'manual' });
+      assert.equal(redirect.status, 302);
+      assert.equal(redirect.headers.get('location'), 'console/', 'relative: works under a path prefix too');
+      const res = await fetch(`${p.url}/console/`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+      assert.equal(res.headers.get('cache-control'), 'no-cache');
+      const html = await res.text();
+      assert.doesNotMatch(html, /https?:\/\//, 'the page names no other host');
+      const refs = [...html.matchAll(/(?:src|href)="(assets\/[^"]+)"/g)].map((m) => m[1]!);
+      assert.equal(refs.length, 2, `one script and one stylesheet: ${refs.join(', ')}`);
+      for (const ref of refs) {
+        const asset = await fetch(new URL(ref, `${p.url}/console/`));
+        assert.equal(asset.status, 200, ref);
+        assert.match(asset.headers.get('content-type') ?? '', ref.endsWith('.css') ? /text\/css/ : /javascript/);
+        assert.match(asset.headers.get('cache-control') ?? '', /immutable/, 'hashed names are cached for good');
+        assert.doesNotMatch(await asset.text(), /(?:src|href)=["']?https?:\/\//, `${ref} loads nothing from elsewhere`);
+      }
+      const missing = await fetch(`${p.url}/console/assets/..%2F..%2Fpackage.json`);
+      assert.equal(missing.status, 404);
+      assert.equal((await missing.json()).error.code, 'unknown_url');
     } finally {
       await p.close();
     }

@@ -43,7 +43,8 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
     scope.get('/console/', hidden, async (_request, reply) => {
       if (!existsSync(`${CONSOLE_DIST}index.html`))
         return reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT);
-      return reply.header('cache-control', 'no-cache').sendFile('index.html', CONSOLE_DIST);
+      // Not cached: it names the current hashed assets (the plugin's immutable caching is for those).
+      return reply.header('cache-control', 'no-cache').sendFile('index.html', CONSOLE_DIST, { cacheControl: false });
     });
   });
 }
