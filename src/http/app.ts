@@ -30,6 +30,7 @@ import { Lifecycle } from './lifecycle.js';
 import { chatRoutes } from './routes/chat.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
+import { messagesRoutes } from './routes/messages.js';
 import { modelRoutes } from './routes/models.js';
 
 declare module 'fastify' {
@@ -121,7 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   app.server.on('connection', (socket) => socket.setNoDelay(true));
   const lifecycle = new Lifecycle();
   const inflight = new Inflight();
-  const recorder = new ChatRecorder(deps.usage, settings.logContent, deps.metrics);
+  const recorder = new ChatRecorder(deps.usage, settings.logContent, deps.metrics, deps.tracer);
   deps.metrics?.watchInflight(() => inflight.size);
 
   if (settings.corsOrigins.length > 0) {
@@ -152,6 +153,12 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
             type: 'http',
             scheme: 'bearer',
             description: 'A Parley API key (PARLEY_API_KEYS or a database key).',
+          },
+          anthropicApiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-api-key',
+            description: 'The same Parley API key, as the Anthropic SDKs and Claude Code send it.',
           },
         },
       },
@@ -202,7 +209,8 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   healthRoutes(app, lifecycle);
   modelRoutes(app, deps.router);
   if (deps.metrics) metricsRoutes(app, deps.metrics, settings.metricsToken);
-  await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight, tracer: deps.tracer });
+  await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight });
+  await app.register(messagesRoutes, { pipeline: deps.pipeline, recorder, inflight });
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
   return { app, inflight, lifecycle, authFailures: deps.auth.failures };

@@ -246,6 +246,7 @@ export function LogsPage({ params }: { params: URLSearchParams }) {
             <option value="">any</option>
             <option value="openai">/v1/chat/completions</option>
             <option value="vapi">/chat/completions (Vapi)</option>
+            <option value="anthropic">/v1/messages (Anthropic)</option>
           </select>
         </label>
         <label>
