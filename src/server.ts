@@ -15,6 +15,8 @@ import { graphqlPlugin } from './graphql/plugin.js';
 import { type AppDeps, buildApp, type ParleyApp } from './http/app.js';
 import { Metrics } from './metrics/metrics.js';
 import { ChatPipeline } from './pipeline/chat.js';
+import { startRetention } from './protocols/responses/retention.js';
+import { MemoryResponseStore } from './protocols/responses/store.js';
 import { buildRouter, type Router } from './routing/router.js';
 import type { Store } from './store/index.js';
 import { startTracing } from './tracing/tracer.js';
@@ -85,6 +87,8 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
   }
   // Tracing is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; then the SDK is loaded (tracing/otel.ts).
   const tracer = await startTracing(settings);
+  // Stored Responses API responses: the database's, or process memory when there is none.
+  const responses = store?.responses ?? new MemoryResponseStore();
   const built = await buildApp({
     settings,
     router,
@@ -93,12 +97,14 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
     usage,
     metrics,
     tracer,
+    responses,
     logger: opts.logger,
     log: opts.log,
     logStream: opts.logStream,
     plugins,
   });
   const { app, inflight, lifecycle } = built;
+  const retention = startRetention(responses, settings.responsesRetentionDays, app.log);
   // The auth mode (open included) is stated in the "listening" line main.ts logs (startup-line.ts).
 
   let closing: Promise<void> | undefined;
@@ -123,6 +129,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
           await app.close();
         } finally {
           clearTimeout(timer);
+          retention.stop();
           await router.close();
           // The store's close flushes its own sink (bounded, the rest spilled to a file).
           if (store) await store.close();

@@ -42,10 +42,14 @@ describe('http', () => {
       assert.deepEqual(Object.keys(doc.paths).sort(), [
         '/chat/completions',
         '/health',
+        '/responses',
         '/v1/chat/completions',
         '/v1/messages',
         '/v1/messages/count_tokens',
         '/v1/models',
+        '/v1/responses',
+        '/v1/responses/{id}',
+        '/v1/responses/{id}/input_items',
       ]);
       assert.equal(doc.components.securitySchemes.bearerAuth.scheme, 'bearer');
       const post = doc.paths['/v1/chat/completions'].post;
@@ -126,7 +130,11 @@ describe('http', () => {
           }
         }
       }
-      assert.equal(tried, 7, 'two examples on each chat route and on /v1/messages, one on count_tokens');
+      assert.equal(
+        tried,
+        13,
+        'two examples on each chat route and on /v1/messages, one on count_tokens, three on each Responses route',
+      );
     } finally {
       await p.close();
     }

@@ -1,7 +1,7 @@
 /**
  * The official Anthropic SDK (@anthropic-ai/sdk) as a client of Parley's Messages API, on
  * every upstream family in FAMILIES: the built-in offline model, an OpenAI-compatible mock
- * upstream and an Anthropic mock (passed through). A family is one entry (how to start its
+ * upstream, an Anthropic mock (passed through) and a Gemini mock (translated both ways). A family is one entry (how to start its
  * upstream, which model names to ask for, how to make it call a tool): Gemini is one more.
  */
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { FileConfig } from '../src/config/file.js';
 import type { RequestRecord } from '../src/usage/record.js';
 import { type MockAnthropic, startMockAnthropic } from './helpers/mock-anthropic.js';
+import { type MockGemini, startMockGemini, usage } from './helpers/mock-gemini.js';
 import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
 import { assertSpec } from './helpers/openai-spec.js';
 import { memorySink, startParley, type TestParley } from './helpers/parley.js';
@@ -93,6 +94,37 @@ const FAMILIES: Family[] = [
         // Anthropic bodies, not Chat Completions ones: the mock itself refuses a malformed one.
         received: () => [],
         close: () => claude.close(),
+      };
+    },
+  },
+  {
+    // Translated both ways: Messages → Chat Completions → Gemini, and back.
+    name: 'Gemini upstream',
+    async start() {
+      const g: MockGemini = await startMockGemini();
+      const answer = (parts: Record<string, unknown>[]) => ({
+        kind: 'events' as const,
+        events: [
+          {
+            candidates: [{ content: { role: 'model', parts }, finishReason: 'STOP', index: 0 }],
+            usageMetadata: usage(12, 6),
+          },
+        ],
+      });
+      g.scenarios.set('*', answer([{ text: 'Hello from Gemini.' }]));
+      return {
+        env: { GEMINI_API_KEY: g.apiKey, GEMINI_BASE_URL: g.url },
+        model: 'gemini-2.5-flash',
+        answerWith: (next) =>
+          g.scenarios.set(
+            '*',
+            next === 'text'
+              ? answer([{ text: 'Hello from Gemini.' }])
+              : answer([{ functionCall: { name: next.tool, args: JSON.parse(next.args) } }]),
+          ),
+        // Gemini bodies, not Chat Completions ones: the mock itself refuses a malformed one.
+        received: () => [],
+        close: () => g.close(),
       };
     },
   },

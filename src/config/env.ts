@@ -79,6 +79,8 @@ export interface Settings {
   otlpEndpoint?: string;
   /** service.name on exported spans (OTEL_SERVICE_NAME). */
   otelServiceName: string;
+  /** Stored Responses API responses (store: true) are deleted this many days after they were made. */
+  responsesRetentionDays: number;
 }
 
 export class SettingsError extends Error {}
@@ -237,6 +239,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     metricsToken: env.PARLEY_METRICS_TOKEN || undefined,
     otlpEndpoint: otlpEndpoint(env),
     otelServiceName: env.OTEL_SERVICE_NAME || 'parley',
+    responsesRetentionDays: int(env, 'PARLEY_RESPONSES_RETENTION_DAYS', 30, 1),
   };
 }
 

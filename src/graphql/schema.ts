@@ -90,6 +90,8 @@ export const schema = /* GraphQL */ `
     vapi
     "/v1/messages (Anthropic Messages API)"
     anthropic
+    "/v1/responses (OpenAI Responses API)"
+    responses
   }
 
   type VapiCall {

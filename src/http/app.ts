@@ -19,6 +19,7 @@ import { metricsRoutes } from '../metrics/routes.js';
 import type { ChatPipeline } from '../pipeline/chat.js';
 import { errors } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
+import { MemoryResponseStore, type ResponseStore } from '../protocols/responses/store.js';
 import type { Router } from '../routing/router.js';
 import type { Tracer } from '../tracing/tracer.js';
 import type { UsageSink } from '../usage/record.js';
@@ -32,6 +33,7 @@ import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { messagesRoutes } from './routes/messages.js';
 import { modelRoutes } from './routes/models.js';
+import { responsesRoutes } from './routes/responses.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -55,6 +57,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** OpenTelemetry traces, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
   tracer?: Tracer;
+  /** Stored Responses API responses (the database's); kept in memory when absent. */
+  responses?: ResponseStore;
   logger?: false;
   /** The process's logger (main.ts builds it once, for the store and the app); built from the settings if absent. */
   log?: Logger;
@@ -211,6 +215,12 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   if (deps.metrics) metricsRoutes(app, deps.metrics, settings.metricsToken);
   await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight });
   await app.register(messagesRoutes, { pipeline: deps.pipeline, recorder, inflight });
+  await app.register(responsesRoutes, {
+    pipeline: deps.pipeline,
+    recorder,
+    inflight,
+    responses: deps.responses ?? new MemoryResponseStore(),
+  });
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
   return { app, inflight, lifecycle, authFailures: deps.auth.failures };

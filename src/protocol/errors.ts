@@ -159,6 +159,34 @@ export const errors = {
     ),
   invalidParameter: (message: string, code: string, param: string | null) =>
     new ApiError(400, message, 'invalid_request_error', code, param),
+  // The Responses API (protocols/responses/).
+  responseNotFound: (id: string) =>
+    new ApiError(404, `Response with id '${echoed(id)}' not found.`, 'invalid_request_error', 'response_not_found'),
+  previousResponseNotFound: (id: string) =>
+    new ApiError(
+      404,
+      `Previous response with id '${echoed(id)}' not found.`,
+      'invalid_request_error',
+      'previous_response_not_found',
+      'previous_response_id',
+    ),
+  /** A hosted or freeform tool: a chat upstream has nothing to run it, and dropping it would silently change the answer. */
+  toolNotSupported: (type: string, param: string) =>
+    new ApiError(
+      400,
+      `Tool type '${echoed(type)}' (${param}) is not supported by Parley: it runs on OpenAI's own servers or needs a freeform grammar, and Parley carries the request to chat upstreams, which have neither. Use function tools (type "function") instead.`,
+      'invalid_request_error',
+      'unsupported_tool',
+      param,
+    ),
+  inputItemNotSupported: (type: string, param: string) =>
+    new ApiError(
+      400,
+      `Input item type '${echoed(type)}' (${param}) is not supported by Parley, which carries the conversation to chat upstreams: send messages, function_call, function_call_output or reasoning items.`,
+      'invalid_request_error',
+      'unsupported_input_item',
+      param,
+    ),
   /** A valid OpenAI request the routed provider has no way to carry (n > 1 on Gemini, a custom tool). */
   unsupportedByProvider: (provider: string, param: string, what: string) =>
     new ApiError(

@@ -9,6 +9,7 @@ import type { Settings } from '../config/env.js';
 import { type Database, openDatabase } from './database.js';
 import { DbKeys } from './db-keys.js';
 import { migrate } from './migrate.js';
+import { DbResponseStore } from './responses.js';
 import { copyFileWriter } from './usage-copy.js';
 import { BatchedUsageSink, type BatchWriter, insertWriter } from './usage-sink.js';
 import { replaySpilled, spillTo } from './usage-spill.js';
@@ -17,6 +18,8 @@ export interface Store {
   db: Database;
   keys: DbKeys;
   usage: BatchedUsageSink;
+  /** Stored Responses API responses (store: true). */
+  responses: DbResponseStore;
   /**
    * Writes what's buffered (within PARLEY_SHUTDOWN_FLUSH_MS, the rest to the spill file),
    * stops the timers, closes the database; each database step bounded, so it can't hang.
@@ -44,6 +47,7 @@ export async function openStore(settings: Settings, log: FastifyBaseLogger): Pro
       db,
       keys,
       usage,
+      responses: new DbResponseStore(db.prisma),
       close() {
         closing ??= (async () => {
           await usage.flush();

@@ -18,7 +18,12 @@ import type { RequestRecord } from '../usage/record.js';
 import type { AttemptTrace, RequestTrace, Tracer } from './tracer.js';
 
 const propagator = new W3CTraceContextPropagator();
-const ROUTES = { openai: '/v1/chat/completions', vapi: '/chat/completions', anthropic: '/v1/messages' } as const;
+const ROUTES = {
+  openai: '/v1/chat/completions',
+  vapi: '/chat/completions',
+  anthropic: '/v1/messages',
+  responses: '/v1/responses',
+} as const;
 
 export function otelTracer(endpoint: string, serviceName: string): Tracer {
   const provider = new BasicTracerProvider({

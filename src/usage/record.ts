@@ -15,7 +15,8 @@ export interface VapiCallContext {
 export interface RequestRecord {
   requestId: string;
   keyId: string | null;
-  route: 'openai' | 'vapi' | 'anthropic';
+  /** The client protocol: 'openai' (/v1/chat/completions), 'vapi' (/chat/completions), 'anthropic' (/v1/messages), 'responses' (the Responses API). */
+  route: 'openai' | 'vapi' | 'anthropic' | 'responses';
   requestedModel: string | null;
   provider: string | null;
   upstreamModel: string | null;

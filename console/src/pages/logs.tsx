@@ -247,6 +247,7 @@ export function LogsPage({ params }: { params: URLSearchParams }) {
             <option value="openai">/v1/chat/completions</option>
             <option value="vapi">/chat/completions (Vapi)</option>
             <option value="anthropic">/v1/messages (Anthropic)</option>
+            <option value="responses">/v1/responses</option>
           </select>
         </label>
         <label>

@@ -28,7 +28,7 @@ interface UsageRow {
 
 interface Filter {
   requestId?: string | null;
-  route?: 'openai' | 'vapi' | 'anthropic' | null;
+  route?: 'openai' | 'vapi' | 'anthropic' | 'responses' | null;
   keyId?: string | null;
   requestedModel?: string | null;
   provider?: string | null;
