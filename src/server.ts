@@ -9,13 +9,17 @@ import type { FastifyInstance } from 'fastify';
 import { Authenticator, StaticKeys } from './auth/keys.js';
 import { isLoopback, type Settings, SettingsError } from './config/env.js';
 import { type FileConfig, loadFileConfig } from './config/file.js';
+import { adminRoutes } from './console/admin-routes.js';
+import { consoleRoutes } from './console/routes.js';
 import { graphqlPlugin } from './graphql/plugin.js';
 import { type AppDeps, buildApp, type ParleyApp } from './http/app.js';
+import { Metrics } from './metrics/metrics.js';
 import { ChatPipeline } from './pipeline/chat.js';
 import { startRetention } from './protocols/responses/retention.js';
 import { MemoryResponseStore } from './protocols/responses/store.js';
 import { buildRouter, type Router } from './routing/router.js';
 import type { Store } from './store/index.js';
+import { startTracing } from './tracing/tracer.js';
 import { discardSink, type UsageSink } from './usage/record.js';
 
 export interface ParleyOptions {
@@ -40,6 +44,8 @@ export interface ParleyOptions {
 }
 
 export interface Parley extends ParleyApp {
+  /** Prometheus metrics (GET /metrics); other capabilities count into it (rateLimitRefused). */
+  metrics: Metrics;
   /** Listens and marks the server ready; returns the bound address. */
   listen(): Promise<string>;
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes. */
@@ -59,8 +65,12 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
     );
   }
   const usage = store?.usage ?? opts.usage ?? discardSink;
-  const pipeline = new ChatPipeline({ router, settings });
+  const metrics = new Metrics(router.modelNames());
+  if (store) metrics.watchUsage(store.usage);
+  const pipeline = new ChatPipeline({ router, settings, metrics });
   const plugins = [...(opts.plugins ?? [])];
+  // The console and its admin JSON API (src/console/).
+  plugins.push(consoleRoutes, adminRoutes({ router, adminKey: settings.adminKey, pool: store?.db.pool }));
   if (store) {
     const { graphqlBodyLimitBytes: bodyLimitBytes, graphqlMaxTokens: maxTokens, adminKey } = settings;
     plugins.push(
@@ -75,6 +85,8 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
       }),
     );
   }
+  // Tracing is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; then the SDK is loaded (tracing/otel.ts).
+  const tracer = await startTracing(settings);
   // Stored Responses API responses: the database's, or process memory when there is none.
   const responses = store?.responses ?? new MemoryResponseStore();
   const built = await buildApp({
@@ -83,6 +95,8 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
     pipeline,
     auth,
     usage,
+    metrics,
+    tracer,
     responses,
     logger: opts.logger,
     log: opts.log,
@@ -96,6 +110,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
   let closing: Promise<void> | undefined;
   return {
     ...built,
+    metrics,
     async listen() {
       const address = await app.listen({ port: settings.port, host: settings.host });
       lifecycle.phase = 'ready';
@@ -119,6 +134,8 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
           // The store's close flushes its own sink (bounded, the rest spilled to a file).
           if (store) await store.close();
           else await usage.flush();
+          // The spans still batched are exported (bounded by the exporter's own timeout).
+          await tracer?.shutdown();
         }
       })();
       return closing;

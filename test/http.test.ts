@@ -81,12 +81,23 @@ describe('http', () => {
       assert.match(res.headers.get('content-type') ?? '', /text\/html/);
       const html = await res.text();
       const hrefs = [...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!);
-      assert.deepEqual(hrefs, ['docs', 'v1/models', 'openapi.json', 'health'], 'GraphiQL only where the database is');
+      assert.deepEqual(
+        hrefs,
+        ['console/', 'docs', 'v1/models', 'openapi.json', 'health', 'metrics'],
+        'GraphiQL only where the database is',
+      );
       for (const href of hrefs) assert.equal((await fetch(new URL(href, `${p.url}/`))).status, 200, href);
       const json = await (await fetch(`${p.url}/`)).json();
       assert.deepEqual(json, {
         name: 'Parley',
-        links: { docs: '/docs', models: '/v1/models', openapi: '/openapi.json', health: '/health' },
+        links: {
+          console: '/console/',
+          docs: '/docs',
+          models: '/v1/models',
+          openapi: '/openapi.json',
+          health: '/health',
+          metrics: '/metrics',
+        },
       });
     } finally {
       await p.close();

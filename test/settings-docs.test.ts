@@ -50,6 +50,7 @@ function another(name: string, v: string | null): string {
     HOST: '127.0.0.2',
     PARLEY_CORS_ORIGINS: 'https://app.example.com',
     DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/other',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
   };
   if (special[name]) return special[name];
   if (v === null) return 'set-by-the-test';

@@ -73,6 +73,12 @@ export interface Settings {
   shutdownFlushMs: number;
   /** Browser origins allowed to call Parley (CORS); empty: CORS off. `*` allows any origin. */
   corsOrigins: string[];
+  /** Bearer token GET /metrics requires; unset: /metrics is open. */
+  metricsToken?: string;
+  /** OTLP/HTTP collector base URL (OTEL_EXPORTER_OTLP_ENDPOINT); unset: no tracing, nothing loaded. */
+  otlpEndpoint?: string;
+  /** service.name on exported spans (OTEL_SERVICE_NAME). */
+  otelServiceName: string;
   /** Stored Responses API responses (store: true) are deleted this many days after they were made. */
   responsesRetentionDays: number;
   /** How long an Idempotency-Key is remembered from its first request (0: not at all). */
@@ -175,6 +181,18 @@ function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   return url;
 }
 
+/** OpenTelemetry's standard variable: the collector's base URL; traces go to <it>/v1/traces. */
+function otlpEndpoint(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, '');
+  if (!url) return undefined;
+  const problem = httpUrlProblem(url);
+  if (problem)
+    throw new SettingsError(
+      `OTEL_EXPORTER_OTLP_ENDPOINT "${url}" ${problem}; e.g. http://127.0.0.1:4318 (the collector's OTLP/HTTP port), or unset it to turn tracing off`,
+    );
+  return url;
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const port = int(env, 'PORT', 8000);
   if (port > 65535) throw new SettingsError(`PORT must be at most 65535, got ${port}`);
@@ -222,6 +240,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dbWriteTimeoutMs: int(env, 'PARLEY_DB_WRITE_TIMEOUT_MS', 5_000, 100),
     shutdownFlushMs: int(env, 'PARLEY_SHUTDOWN_FLUSH_MS', 10_000),
     corsOrigins: corsOrigins(env),
+    metricsToken: env.PARLEY_METRICS_TOKEN || undefined,
+    otlpEndpoint: otlpEndpoint(env),
+    otelServiceName: env.OTEL_SERVICE_NAME || 'parley',
     responsesRetentionDays: int(env, 'PARLEY_RESPONSES_RETENTION_DAYS', 30, 1),
     idempotencyWindowMs: int(env, 'PARLEY_IDEMPOTENCY_WINDOW_MS', 10 * 60_000),
     idempotencyMaxBytes: int(env, 'PARLEY_IDEMPOTENCY_MAX_BYTES', 64 * 1024 * 1024, 1024 * 1024),

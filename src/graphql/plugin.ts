@@ -23,6 +23,7 @@ import { checkQuery } from './query-checks.js';
 import { keyResolvers } from './resolvers/keys.js';
 import { todoResolvers } from './resolvers/todos.js';
 import { usageResolvers } from './resolvers/usage.js';
+import { usageSeriesResolvers } from './resolvers/usage-series.js';
 import { adjustGraphqlRoute } from './route-schema.js';
 import { DateTime } from './scalars.js';
 import { schema } from './schema.js';
@@ -89,7 +90,10 @@ export function graphqlPlugin(opts: GraphqlOptions) {
       });
       await scope.register(mercurius, {
         schema,
-        resolvers: { DateTime, ...merge(todoResolvers(deps), keyResolvers(deps), usageResolvers(deps)) },
+        resolvers: {
+          DateTime,
+          ...merge(todoResolvers(deps), keyResolvers(deps), usageResolvers(deps), usageSeriesResolvers(deps)),
+        },
         path: '/graphql',
         // Parley serves GraphiQL itself (./graphiql.ts): mercurius' page loads it from a CDN.
         graphiql: false,

@@ -4,6 +4,8 @@
  */
 export const MAX_PAGE = 100;
 export const MAX_TITLE_LENGTH = 500;
+/** Most intervals one usageSeries may span (a week by the minute is too many; by the hour it is 168). */
+export const MAX_SERIES_POINTS = 1500;
 
 export const schema = /* GraphQL */ `
   "An ISO-8601 date-time with a timezone, e.g. 2026-01-31T12:00:00.000Z."
@@ -43,6 +45,28 @@ export const schema = /* GraphQL */ `
     MODEL
     KEY
     DAY
+    "The provider that answered (the last target tried)."
+    PROVIDER
+  }
+
+  "The width of one usageSeries point."
+  enum UsageInterval {
+    MINUTE
+    HOUR
+    DAY
+  }
+
+  "One point of usageSeries: the requests made in [at, at + interval), for one group."
+  type UsagePoint {
+    "The start of the interval (UTC)."
+    at: DateTime!
+    "The model, key id or provider (as UsageBucket.key); null when not grouped."
+    key: String
+    requests: Int!
+    errors: Int!
+    promptTokens: Float!
+    completionTokens: Float!
+    totalTokens: Float!
   }
 
   type UsageBucket {
@@ -130,6 +154,8 @@ export const schema = /* GraphQL */ `
   }
 
   input RequestLogFilter {
+    "One request, by its x-request-id."
+    requestId: String
     route: Route
     keyId: String
     requestedModel: String
@@ -162,6 +188,8 @@ export const schema = /* GraphQL */ `
     apiKeys: [ApiKey!]!
     "Admin: request counts and token sums in [from, to) (default: the last 30 days)."
     usage(from: DateTime, to: DateTime, groupBy: UsageGroupBy!): [UsageBucket!]!
+    "Admin: usage over time in [from, to) (default: the last 24 hours), one point per interval and group with requests; at most ${MAX_SERIES_POINTS} intervals. Its sums equal usage's for the same range."
+    usageSeries(from: DateTime, to: DateTime, interval: UsageInterval!, groupBy: UsageGroupBy): [UsagePoint!]!
     "Admin: chat requests, newest first."
     requestLogs(filter: RequestLogFilter, first: Int = 50, after: String): RequestLogConnection!
   }

@@ -14,11 +14,14 @@ import type { Authenticator, Principal } from '../auth/keys.js';
 import type { Settings } from '../config/env.js';
 import { logDestination } from '../logging/format.js';
 import { parleyLogger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { metricsRoutes } from '../metrics/routes.js';
 import type { ChatPipeline } from '../pipeline/chat.js';
 import { errors } from '../protocol/errors.js';
 import { openaiSchemas } from '../protocol/schemas.js';
 import { MemoryResponseStore, type ResponseStore } from '../protocols/responses/store.js';
 import type { Router } from '../routing/router.js';
+import type { Tracer } from '../tracing/tracer.js';
 import type { UsageSink } from '../usage/record.js';
 import { IdempotencyCache } from '../voice/idempotency/cache.js';
 import { retellRoutes } from '../voice/retell/route.js';
@@ -52,6 +55,10 @@ export interface AppDeps {
   /** The one Authenticator, shared with GraphQL (built by the composition root, server.ts). */
   auth: Authenticator;
   usage: UsageSink;
+  /** Prometheus metrics: observed as each request ends, served at GET /metrics. */
+  metrics?: Metrics;
+  /** OpenTelemetry traces, when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracer?: Tracer;
   /** Stored Responses API responses (the database's); kept in memory when absent. */
   responses?: ResponseStore;
   logger?: false;
@@ -121,7 +128,8 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   app.server.on('connection', (socket) => socket.setNoDelay(true));
   const lifecycle = new Lifecycle();
   const inflight = new Inflight();
-  const recorder = new ChatRecorder(deps.usage, settings.logContent);
+  const recorder = new ChatRecorder(deps.usage, settings.logContent, deps.metrics, deps.tracer);
+  deps.metrics?.watchInflight(() => inflight.size);
 
   if (settings.corsOrigins.length > 0) {
     // Browsers may call Parley from these origins (PARLEY_CORS_ORIGINS); preflights are answered
@@ -206,6 +214,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   homeRoutes(app);
   healthRoutes(app, lifecycle);
   modelRoutes(app, deps.router);
+  if (deps.metrics) metricsRoutes(app, deps.metrics, settings.metricsToken);
   const idempotency = new IdempotencyCache({
     windowMs: settings.idempotencyWindowMs,
     maxBytes: settings.idempotencyMaxBytes,

@@ -49,6 +49,7 @@ export function addRequestScope(app: FastifyInstance, recorder: ChatRecorder, se
   // Callback-style hooks: no promise per request for work that is synchronous.
   app.addHook('onRequest', (request, _reply, done) => {
     request.chat = contextOf(request);
+    recorder.startTrace(request.chat, request.headers.traceparent);
     done();
   });
 

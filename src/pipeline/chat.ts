@@ -8,6 +8,7 @@
  * before anything is sent. A client protocol's writer turns the answer into bytes.
  */
 import type { Settings } from '../config/env.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { ChatRequest } from '../protocol/chat.js';
 import { errors, toApiError } from '../protocol/errors.js';
 import { assertJsonDepth } from '../protocol/json-depth.js';
@@ -37,6 +38,8 @@ export type DirectCall = (target: Target, call: ProviderRequest) => Promise<Answ
 export interface ChatDeps {
   router: Router;
   settings: Pick<Settings, 'upstreamFields'>;
+  /** Upstream attempts, failures and failovers are counted here (GET /metrics). */
+  metrics?: Metrics;
 }
 
 const fallbackSpeaker = new BuiltinProvider(0);
@@ -120,14 +123,18 @@ export class ChatPipeline {
       const target = targets[i]!;
       noteTarget(ctx, target.provider.id, target.model);
       const startedAt = performance.now();
+      this.deps.metrics?.upstreamAttempt(target.provider.id);
+      const trace = ctx.trace?.attempt(target.provider.id, target.model);
       try {
-        const attempt = { ...call, upstreamModel: target.model };
+        const attempt = { ...call, upstreamModel: target.model, traceparent: trace?.traceparent };
         const viaEdge = direct?.(target, attempt);
         const answer = await (viaEdge ?? target.provider.chat(attempt));
+        trace?.end();
         noteAttempt(ctx, target.provider.id, target.model, startedAt, 'answered');
         // An edge's direct answer is in its own format: voice-aware output shapes OpenAI chunks only.
         return route.output && !viaEdge ? shapeAnswer(answer, route.output) : answer;
       } catch (err) {
+        trace?.fail(err);
         if (call.signal.aborted) {
           noteAttempt(ctx, target.provider.id, target.model, startedAt, 'cancelled');
           throw err;
@@ -136,6 +143,7 @@ export class ChatPipeline {
         lastError = err;
         const retryable = err instanceof UpstreamError && err.retryable;
         const next = retryable ? targets[i + 1] : undefined;
+        this.deps.metrics?.upstreamFailure(target.provider.id, err, ctx.requestedModel, next !== undefined);
         logAttemptFailure(
           log,
           err,

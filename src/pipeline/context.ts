@@ -9,6 +9,7 @@
 import type { Principal } from '../auth/keys.js';
 import type { Usage } from '../protocol/chat.js';
 import type { ApiError } from '../protocol/errors.js';
+import type { RequestTrace } from '../tracing/tracer.js';
 import type { AttemptRecord, RequestRecord } from '../usage/record.js';
 import type { CallFacts } from '../voice/platforms/index.js';
 
@@ -23,6 +24,8 @@ export interface ChatContext extends Omit<RequestRecord, Computed> {
   usage: Usage | null;
   /** Set once the record has been written, so every request yields exactly one. */
   recorded: boolean;
+  /** The request's trace span, when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  trace?: RequestTrace;
 }
 
 export function newContext(

@@ -110,6 +110,29 @@ export const errors = {
       'authentication_error',
       'missing_api_key',
     ),
+  /** GET /metrics when PARLEY_METRICS_TOKEN is set and the request does not carry it. */
+  metricsTokenRequired: () =>
+    new ApiError(
+      401,
+      'GET /metrics needs the metrics token: send PARLEY_METRICS_TOKEN as "Authorization: Bearer <token>" (Prometheus: authorization.credentials in the scrape config).',
+      'authentication_error',
+      'metrics_token_required',
+    ),
+  /** The console's admin JSON routes (/admin/*) without the admin key. */
+  adminKeyRequired: (configured: boolean) =>
+    configured
+      ? new ApiError(
+          401,
+          'This route needs the admin key: send PARLEY_ADMIN_KEY as "Authorization: Bearer <admin key>".',
+          'authentication_error',
+          'admin_key_required',
+        )
+      : new ApiError(
+          403,
+          'Admin routes are disabled: set PARLEY_ADMIN_KEY and send it as "Authorization: Bearer <admin key>".',
+          'permission_error',
+          'admin_disabled',
+        ),
   // The request (4xx).
   modelNotAllowed: (model: string) =>
     new ApiError(

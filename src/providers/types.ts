@@ -15,6 +15,8 @@ export interface ProviderRequest {
   allowlistOnly: boolean;
   signal: AbortSignal;
   requestId: string;
+  /** W3C trace context for the upstream request (its attempt span), when tracing is on: HTTP providers send it as `traceparent`. */
+  traceparent?: string;
 }
 
 export type ProviderResponse =

@@ -111,6 +111,20 @@ export class Router {
     return [...this.aliasModels, ...upstream.filter((m) => !this.routes.has(m.id))];
   }
 
+  /** The aliases with their targets, and where other names go (the console's Routes page). */
+  table(): { aliases: Route[]; defaultProvider: string | null; prefixes: { prefix: string; provider: string }[] } {
+    return {
+      aliases: [...this.routes.values()],
+      defaultProvider: this.passthrough?.id ?? null,
+      prefixes: this.prefixes.map((p) => ({ prefix: p.prefix, provider: p.provider.id })),
+    };
+  }
+
+  /** The configured model names (aliases and their targets' upstream models): the only ones metrics label by. */
+  modelNames(): string[] {
+    return [...this.routes.values()].flatMap((r) => [r.model, ...r.targets.map((t) => t.model)]);
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.providers.values()].map((p) => p.close?.()));
   }

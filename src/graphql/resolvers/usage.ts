@@ -8,11 +8,12 @@ import { pageSize, storable } from './args.js';
 
 const DAY_MS = 86_400_000;
 
-// Grouping expressions are fixed strings chosen by the enum, never client text.
-const GROUP_EXPR = {
+// Grouping expressions are fixed strings chosen by the enum, never client text (usageSeries uses them too).
+export const GROUP_EXPR = {
   MODEL: 'r."requestedModel"',
   KEY: 'r."keyId"',
   DAY: `to_char(r."createdAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  PROVIDER: 'r."provider"',
 } as const;
 
 interface UsageRow {
@@ -26,6 +27,7 @@ interface UsageRow {
 }
 
 interface Filter {
+  requestId?: string | null;
   route?: 'openai' | 'vapi' | 'anthropic' | 'responses' | 'retell' | null;
   keyId?: string | null;
   requestedModel?: string | null;
@@ -52,6 +54,7 @@ function decodeCursor(c: string): { createdAt: Date; id: string } {
 function where(f: Filter | null | undefined): Prisma.RequestLogWhereInput {
   if (!f) return {};
   const w: Prisma.RequestLogWhereInput = {};
+  if (f.requestId != null) w.requestId = storable(f.requestId, 'filter.requestId');
   if (f.route != null) w.route = f.route;
   if (f.keyId != null) w.keyId = storable(f.keyId, 'filter.keyId');
   if (f.requestedModel != null) w.requestedModel = storable(f.requestedModel, 'filter.requestedModel');

@@ -6,8 +6,10 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { capped } from '../../logging/limits.js';
+import type { Metrics } from '../../metrics/metrics.js';
 import type { ChatContext } from '../../pipeline/context.js';
 import { toRecord } from '../../pipeline/context.js';
+import type { Tracer } from '../../tracing/tracer.js';
 import type { UsageSink } from '../../usage/record.js';
 
 export class ChatRecorder {
@@ -15,7 +17,15 @@ export class ChatRecorder {
     private readonly sink: UsageSink,
     /** PARLEY_LOG_CONTENT: also log the request's messages (off by default: prompts are private). */
     private readonly logContent = false,
+    private readonly metrics?: Metrics,
+    /** Starts each request's trace span (OTEL_EXPORTER_OTLP_ENDPOINT); none when tracing is off. */
+    private readonly tracer?: Tracer,
   ) {}
+
+  /** A request's context was made: its trace span starts, under the caller's `traceparent` if any. */
+  startTrace(ctx: ChatContext, traceparent: string | string[] | undefined): void {
+    if (this.tracer) ctx.trace = this.tracer.start(traceparent);
+  }
 
   finish(request: FastifyRequest, ctx: ChatContext): void {
     if (ctx.recorded) return;
@@ -48,5 +58,7 @@ export class ChatRecorder {
       'chat',
     );
     this.sink.record(record);
+    this.metrics?.requestFinished(record);
+    ctx.trace?.end(record);
   }
 }

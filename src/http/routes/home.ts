@@ -14,6 +14,12 @@ interface Link {
 }
 
 const LINKS: Link[] = [
+  {
+    key: 'console',
+    href: 'console/',
+    title: 'Console',
+    what: 'sign in with the admin key: try models, manage keys, see usage, logs and routes',
+  },
   { key: 'docs', href: 'docs', title: 'API documentation', what: 'Swagger UI: every route, with examples to try' },
   { key: 'graphiql', href: 'graphiql', title: 'GraphiQL', what: 'todos, API keys and usage over GraphQL' },
   {
@@ -24,6 +30,7 @@ const LINKS: Link[] = [
   },
   { key: 'openapi', href: 'openapi.json', title: 'OpenAPI document', what: 'the machine-readable API description' },
   { key: 'health', href: 'health', title: 'Health', what: 'readiness' },
+  { key: 'metrics', href: 'metrics', title: 'Metrics', what: 'Prometheus metrics (PARLEY_METRICS_TOKEN when set)' },
 ];
 
 function page(links: Link[]): string {

@@ -92,7 +92,11 @@ export class OpenAICompatibleProvider implements Provider {
       res = await this.pool.request({
         path: this.path,
         method: 'POST',
-        headers: { ...this.headers, 'x-request-id': req.requestId },
+        headers: {
+          ...this.headers,
+          'x-request-id': req.requestId,
+          ...(req.traceparent ? { traceparent: req.traceparent } : {}),
+        },
         body,
         signal: req.signal,
       });
