@@ -41,6 +41,7 @@ function batch(): PendingRecord[] {
       clientAborted: false,
       fallback: false,
       vapi: i % 3 === 0 ? { callId: 'call_1', assistantId: 'asst_1', customerNumber: '+14155550123' } : null,
+      costMicros: 1234,
       createdAt: new Date(),
     },
   }));

@@ -37,6 +37,7 @@ function record(i: number): PendingRecord {
       clientAborted: false,
       fallback: false,
       vapi: null,
+      costMicros: 1234,
       createdAt: new Date(),
     },
   };

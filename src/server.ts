@@ -5,12 +5,13 @@
  * that SIGTERM/SIGINT trigger. Nothing else wires layers together: store/ knows neither the
  * server nor GraphQL. main.ts calls this; tests call it with their own settings.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Authenticator, StaticKeys } from './auth/keys.js';
 import { isLoopback, type Settings, SettingsError } from './config/env.js';
 import { type FileConfig, loadFileConfig } from './config/file.js';
 import { graphqlPlugin } from './graphql/plugin.js';
 import { type AppDeps, buildApp, type ParleyApp } from './http/app.js';
+import { createSpend } from './limits/index.js';
 import { ChatPipeline } from './pipeline/chat.js';
 import { buildRouter, type Router } from './routing/router.js';
 import type { Store } from './store/index.js';
@@ -46,9 +47,8 @@ export interface Parley extends ParleyApp {
 
 export async function createParley(opts: ParleyOptions): Promise<Parley> {
   const { settings } = opts;
-  const router =
-    opts.router ??
-    buildRouter(settings, opts.fileConfig ?? (settings.configFile ? loadFileConfig(settings.configFile) : {}));
+  const fileConfig = opts.fileConfig ?? (settings.configFile ? loadFileConfig(settings.configFile) : {});
+  const router = opts.router ?? buildRouter(settings, fileConfig);
   const { store } = opts;
   const auth = new Authenticator([new StaticKeys(settings.apiKeys), ...(store ? [store.keys] : [])]);
   if (auth.open && !isLoopback(settings.host)) {
@@ -57,7 +57,13 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
     );
   }
   const usage = store?.usage ?? opts.usage ?? discardSink;
-  const pipeline = new ChatPipeline({ router, settings });
+  // Cost for every record; limits when any can apply (limits/index.ts). Its warnings go to the app's log.
+  let appLog: FastifyBaseLogger | undefined;
+  const spend = await createSpend(settings, fileConfig, store?.db.pool ?? null, {
+    warn: (obj, msg) => appLog?.warn(obj, msg),
+    info: (msg) => appLog?.info(msg),
+  });
+  const pipeline = new ChatPipeline({ router, settings, limiter: spend.limiter });
   const plugins = [...(opts.plugins ?? [])];
   if (store) {
     const { graphqlBodyLimitBytes: bodyLimitBytes, graphqlMaxTokens: maxTokens, adminKey } = settings;
@@ -79,12 +85,14 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
     pipeline,
     auth,
     usage,
+    spend,
     logger: opts.logger,
     log: opts.log,
     logStream: opts.logStream,
     plugins,
   });
   const { app, inflight, lifecycle } = built;
+  appLog = app.log;
   // The auth mode (open included) is stated in the "listening" line main.ts logs (startup-line.ts).
 
   let closing: Promise<void> | undefined;
@@ -109,6 +117,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
         } finally {
           clearTimeout(timer);
           await router.close();
+          await spend.close();
           // The store's close flushes its own sink (bounded, the rest spilled to a file).
           if (store) await store.close();
           else await usage.flush();

@@ -67,6 +67,16 @@ export interface Settings {
   shutdownFlushMs: number;
   /** Browser origins allowed to call Parley (CORS); empty: CORS off. `*` allows any origin. */
   corsOrigins: string[];
+  /** Redis for limit counters shared by every replica; unset: counters in this process. */
+  redisUrl?: string;
+  /** Prefix of every Redis key Parley writes, so deployments (and test runs) can share a Redis. */
+  redisPrefix: string;
+  /** Longest one Redis command may take before the limit store counts as unavailable. */
+  redisTimeoutMs: number;
+  /** Rate limits while Redis is unavailable: `open` lets requests through, `closed` refuses them (503). Budgets always refuse. */
+  limitsOnRedisError: 'open' | 'closed';
+  /** Output tokens a limit reserves for a request that sets no max_tokens. */
+  limitsDefaultMaxTokens: number;
 }
 
 export class SettingsError extends Error {}
@@ -145,6 +155,15 @@ function databaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   return url;
 }
 
+/** redis:// or rediss:// only; the URL is never quoted (it may hold a password). */
+function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.REDIS_URL;
+  if (!url) return undefined;
+  if (!/^rediss?:\/\/[^/\s]/i.test(url))
+    throw new SettingsError('REDIS_URL must be a Redis URL, redis://[:password@]host:6379[/db] (or rediss:// for TLS)');
+  return url;
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const port = int(env, 'PORT', 8000);
   if (port > 65535) throw new SettingsError(`PORT must be at most 65535, got ${port}`);
@@ -188,6 +207,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dbWriteTimeoutMs: int(env, 'PARLEY_DB_WRITE_TIMEOUT_MS', 5_000, 100),
     shutdownFlushMs: int(env, 'PARLEY_SHUTDOWN_FLUSH_MS', 10_000),
     corsOrigins: corsOrigins(env),
+    redisUrl: redisUrl(env),
+    redisPrefix: env.PARLEY_REDIS_PREFIX ?? 'parley:',
+    redisTimeoutMs: int(env, 'PARLEY_REDIS_TIMEOUT_MS', 1_000, 10),
+    limitsOnRedisError: oneOf(env, 'PARLEY_LIMITS_ON_REDIS_ERROR', ['open', 'closed'] as const, 'open'),
+    limitsDefaultMaxTokens: int(env, 'PARLEY_LIMITS_DEFAULT_MAX_TOKENS', 4_096, 1),
   };
 }
 

@@ -6,6 +6,7 @@
  * before anything is sent. A client protocol's writer turns the answer into bytes.
  */
 import type { Settings } from '../config/env.js';
+import type { Limiter } from '../limits/limiter.js';
 import type { ChatRequest } from '../protocol/chat.js';
 import { errors, toApiError } from '../protocol/errors.js';
 import { assertJsonDepth } from '../protocol/json-depth.js';
@@ -25,6 +26,8 @@ export type Answer = ProviderResponse;
 export interface ChatDeps {
   router: Router;
   settings: Pick<Settings, 'upstreamFields'>;
+  /** Per-key and per-model limits (limits/limiter.ts); null when none can apply. */
+  limiter?: Limiter | null;
 }
 
 const fallbackSpeaker = new BuiltinProvider(0);
@@ -43,6 +46,9 @@ export class ChatPipeline {
     // Before any provider recurses over the body (JSON.stringify for the upstream).
     assertJsonDepth(body);
     const route = this.deps.router.resolve(body.model);
+    // Limits: one atomic reservation before any upstream is called (settled when the record is made).
+    const limiter = this.deps.limiter;
+    if (limiter?.applies(ctx, body.model)) await limiter.admit(ctx, body, route);
     const policy = this.deps.settings.upstreamFields;
     const call: Omit<ProviderRequest, 'upstreamModel'> = {
       request: body,

@@ -7,12 +7,20 @@
  * named updates below, so what each step contributes to the record is written once.
  */
 import type { Principal } from '../auth/keys.js';
+import type { Reservation } from '../limits/limiter.js';
 import type { Usage } from '../protocol/chat.js';
 import type { ApiError } from '../protocol/errors.js';
 import type { RequestRecord, VapiCallContext } from '../usage/record.js';
 
 /** Fields of the record that are computed when the request ends, not gathered along the way. */
-type Computed = 'keyId' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'durationMs' | 'createdAt';
+type Computed =
+  | 'keyId'
+  | 'promptTokens'
+  | 'completionTokens'
+  | 'totalTokens'
+  | 'durationMs'
+  | 'costMicros'
+  | 'createdAt';
 
 export interface ChatContext extends Omit<RequestRecord, Computed> {
   /** performance.now() when the request arrived. */
@@ -22,6 +30,10 @@ export interface ChatContext extends Omit<RequestRecord, Computed> {
   usage: Usage | null;
   /** Set once the record has been written, so every request yields exactly one. */
   recorded: boolean;
+  /** What the limiter reserved for this request (limits/limiter.ts), settled when its record is made. */
+  limits: Reservation | null;
+  /** x-ratelimit-* headers the answer carries (a protocol's route sets them before its first byte). */
+  limitHeaders: Record<string, string> | null;
 }
 
 export function newContext(
@@ -47,6 +59,8 @@ export function newContext(
     fallback: false,
     vapi: null,
     recorded: false,
+    limits: null,
+    limitHeaders: null,
   };
 }
 
@@ -118,7 +132,7 @@ export function tokenCount(v: unknown): number | null {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_TOKENS ? v : null;
 }
 
-export function toRecord(ctx: ChatContext, now: number): RequestRecord {
+export function toRecord(ctx: ChatContext, now: number, costMicros: number | null = null): RequestRecord {
   return {
     requestId: ctx.requestId,
     keyId: ctx.principal?.keyId ?? null,
@@ -137,6 +151,7 @@ export function toRecord(ctx: ChatContext, now: number): RequestRecord {
     clientAborted: ctx.clientAborted,
     fallback: ctx.fallback,
     vapi: ctx.vapi,
+    costMicros,
     createdAt: new Date(),
   };
 }

@@ -73,6 +73,7 @@ export const REQUEST_LOG_COLUMNS = {
   vapiCallId: 'text',
   vapiAssistantId: 'text',
   vapiCustomerNumber: 'text',
+  costMicros: 'bigint',
   createdAt: 'timestamp(3) with time zone',
 } as const;
 
@@ -114,6 +115,8 @@ function rawColumnValue({ id, r }: PendingRecord, c: (typeof COLUMNS)[number]): 
       return r.vapi?.assistantId ?? null;
     case 'vapiCustomerNumber':
       return r.vapi?.customerNumber ?? null;
+    case 'costMicros':
+      return r.costMicros ?? null; // absent from records spilled by an older version
     default:
       return r[c];
   }

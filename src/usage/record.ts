@@ -34,6 +34,8 @@ export interface RequestRecord {
   /** A fallback reply was served after every upstream failed. */
   fallback: boolean;
   vapi: VapiCallContext | null;
+  /** What the request cost in micro-dollars (cost/cost.ts); null when its model has no price or nothing was counted. */
+  costMicros: number | null;
   createdAt: Date;
 }
 

@@ -20,6 +20,7 @@ export function sampleRecord(requestId: string, over: Partial<RequestRecord> = {
     clientAborted: false,
     fallback: false,
     vapi: null,
+    costMicros: null,
     createdAt: new Date('2026-11-22T08:00:00.123Z'),
     ...over,
   };

@@ -5,6 +5,7 @@
  * (auth/failures.ts), so nobody without a key can write rows or crowd out real records.
  */
 import type { FastifyRequest } from 'fastify';
+import type { Spend } from '../../limits/index.js';
 import { capped } from '../../logging/limits.js';
 import type { ChatContext } from '../../pipeline/context.js';
 import { toRecord } from '../../pipeline/context.js';
@@ -15,13 +16,17 @@ export class ChatRecorder {
     private readonly sink: UsageSink,
     /** PARLEY_LOG_CONTENT: also log the request's messages (off by default: prompts are private). */
     private readonly logContent = false,
+    /** Prices (each record's cost) and the limiter (its reservation settled here, once per request). */
+    private readonly spend?: Spend,
   ) {}
 
   finish(request: FastifyRequest, ctx: ChatContext): void {
     if (ctx.recorded) return;
     ctx.recorded = true;
     if (ctx.principal === null) return;
-    const record = toRecord(ctx, performance.now());
+    const cost = this.costOf(ctx);
+    this.spend?.limiter?.settle(ctx, cost);
+    const record = toRecord(ctx, performance.now(), cost);
     // No key, and no prompt text unless PARLEY_LOG_CONTENT says so: ids, sizes and timings.
     // Names a client or upstream chose are capped (a 10 MB model name must not make a 10 MB line).
     request.log.info(
@@ -35,6 +40,7 @@ export class ChatRecorder {
         status: record.status,
         errorType: capped(record.errorType) ?? undefined,
         tokens: record.totalTokens ?? undefined,
+        costMicros: record.costMicros ?? undefined,
         ttftMs: record.ttftMs ?? undefined,
         durationMs: record.durationMs,
         clientAborted: record.clientAborted || undefined,
@@ -45,5 +51,12 @@ export class ChatRecorder {
       'chat',
     );
     this.sink.record(record);
+  }
+
+  /** The upstream's bill for the request: nothing for the offline model or a fallback sentence, null when unpriced. */
+  private costOf(ctx: ChatContext): number | null {
+    if (!this.spend || ctx.usage === null) return null;
+    if (ctx.fallback || ctx.provider === 'builtin') return 0;
+    return this.spend.prices.cost(ctx.upstreamModel, ctx.usage);
   }
 }

@@ -161,6 +161,8 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
         inflight.add(ac);
         try {
           const answer = await pipeline.run(request.body, ctx, ac.signal, request.log);
+          // The limits' x-ratelimit-* go with the answer (a stream's with its first chunk).
+          if (ctx.limitHeaders) reply.headers(ctx.limitHeaders);
           await writeAnswer(reply, answer, ctx, {
             includeUsage: includeUsageOf(request.body),
             signal: ac.signal,
