@@ -50,6 +50,8 @@ function another(name: string, v: string | null): string {
     HOST: '127.0.0.2',
     PARLEY_CORS_ORIGINS: 'https://app.example.com',
     DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/other',
+    REDIS_URL: 'redis://127.0.0.1:6380',
+    PARLEY_LIMITS_ON_REDIS_ERROR: 'closed',
   };
   if (special[name]) return special[name];
   if (v === null) return 'set-by-the-test';

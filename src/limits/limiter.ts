@@ -148,6 +148,7 @@ export class Limiter {
     if (plans.length === 0) return;
 
     const states = await this.acquire(plans);
+    if (states.states.length === 0) return; // the store failed and rate limits are open: nothing was counted
     const headers = rateHeaders(plans, states.states, states.ok);
     if (!states.ok) throw refusal(plans, states.states, headers);
     ctx.limits = {
