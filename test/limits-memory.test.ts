@@ -8,7 +8,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { PriceTable } from '../src/cost/cost.js';
+import type { Counters } from '../src/limits/counters.js';
+import { Limiter } from '../src/limits/limiter.js';
 import { MemoryCounters } from '../src/limits/memory-counters.js';
+import { newContext } from '../src/pipeline/context.js';
+import type { ChatRequest } from '../src/protocol/chat.js';
+import { ApiError, LimitError } from '../src/protocol/errors.js';
+import type { Route } from '../src/routing/router.js';
 import { estimatePromptTokens } from '../src/usage/tokens.js';
 import { awayFromMinuteEdge, chat, PROMPT } from './helpers/limits.js';
 import { type MockUpstream, startMockUpstream } from './helpers/mock-upstream.js';
@@ -250,5 +257,84 @@ describe('in-process counters', () => {
     const d = await c.acquire([gauge, budget]);
     assert.ok('ok' in d && d.ok && d.states[1]!.before === 0, 'never below 0');
     await c.close();
+  });
+});
+
+describe('the limiter when its store fails', () => {
+  const failing: Counters = {
+    acquire: async () => {
+      throw new Error('connection refused');
+    },
+    seed: async () => {},
+    adjust: async () => {},
+    close: async () => {},
+  };
+  const route = {
+    model: 'gpt-4o-mini',
+    targets: [
+      { provider: { id: 'openai', type: 'openai-compatible', chat: async () => assert.fail() }, model: 'gpt-4o-mini' },
+    ],
+  } as unknown as Route;
+  const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] } as ChatRequest;
+  const warnings: string[] = [];
+  const limiter = (onStoreError: 'open' | 'closed') =>
+    new Limiter({
+      counters: failing,
+      prices: new PriceTable(),
+      config: { keys: { 'env:0': { requestsPerMinute: 5 }, 'env:1': { budgetUsd: 10 } } },
+      ledger: null,
+      onStoreError,
+      defaultMaxTokens: 100,
+      log: { warn: (_o, m) => void warnings.push(m), info: () => {} },
+    });
+  const ctxOf = (keyId: string) => newContext('req_1', 'openai', 0, { keyId });
+
+  it('lets rate-limited requests through uncounted when open, refuses them with 503 when closed', async () => {
+    const open = ctxOf('env:0');
+    await limiter('open').admit(open, body, route);
+    assert.equal(open.limits, null);
+    assert.equal(open.limitHeaders, null);
+    await assert.rejects(limiter('closed').admit(ctxOf('env:0'), body, route), (e: unknown) => {
+      assert.ok(e instanceof ApiError && e.status === 503 && e.code === 'limits_unavailable');
+      return true;
+    });
+    assert.match(warnings[0]!, /limit store is unavailable/);
+  });
+
+  it('always refuses a request with a budget (503 + retry-after)', async () => {
+    await assert.rejects(limiter('open').admit(ctxOf('env:1'), body, route), (e: unknown) => {
+      assert.ok(e instanceof LimitError && e.status === 503 && e.headers['retry-after'] === '1');
+      return true;
+    });
+  });
+});
+
+describe('prices', () => {
+  const prices = new PriceTable({ 'my-model': { inputPerMTok: 3, outputPerMTok: 12 } });
+  it('match exactly, after a provider prefix, without a dated suffix, then by the longest prefix', () => {
+    const usage = { prompt_tokens: 1_000_000, completion_tokens: 0, total_tokens: 1_000_000 };
+    assert.equal(prices.cost('gpt-4o', usage), 2_500_000);
+    assert.equal(prices.cost('gpt-4o-2024-05-13', usage), 5_000_000, 'an exact dated entry wins');
+    assert.equal(prices.cost('gpt-4o-2024-08-06', usage), 2_500_000);
+    assert.equal(prices.cost('openai/gpt-4o-mini', usage), 150_000);
+    assert.equal(prices.cost('claude-sonnet-4-5-20250929', usage), 3_000_000);
+    assert.equal(prices.cost('gemini-2.5-flash-lite-preview-06-17', usage), 100_000);
+    assert.equal(prices.cost('my-model', usage), 3_000_000);
+    assert.equal(prices.cost('llama-3.1-8b', usage), null);
+  });
+  it('cost in integer micro-dollars: cached tokens at their price, rounded up once, no float drift', () => {
+    // 11 prompt (4 cached) + 7 completion on gpt-4o-mini: 7×0.15 + 4×0.075 + 7×0.6 = 5.55 µ$ → 6.
+    const u = {
+      prompt_tokens: 11,
+      completion_tokens: 7,
+      total_tokens: 18,
+      prompt_tokens_details: { cached_tokens: 4 },
+    };
+    assert.equal(prices.cost('gpt-4o-mini', u as never), 6);
+    let sum = 0;
+    for (let i = 0; i < 1000; i++)
+      sum += prices.cost('gpt-4.1-nano', { prompt_tokens: 10, completion_tokens: 0, total_tokens: 10 })!;
+    assert.equal(sum, 1000, '10 tokens at $0.10/MTok is exactly 1 µ$, a thousand times');
+    assert.equal(prices.cost('gpt-4o', { prompt_tokens: 'x', completion_tokens: -1 } as never), 0);
   });
 });
