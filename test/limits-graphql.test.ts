@@ -72,13 +72,22 @@ describe('cost and key limits in GraphQL', () => {
     assert.equal(third.status, 429, 'the key allows 2 requests per minute');
     await third.text();
     const logs = async () =>
-      (await gql(p.url, `{ requestLogs(filter: { keyId: "${id}" }) { nodes { stream status costUsd } } }`, undefined, ADMIN))
-        .body.data?.requestLogs.nodes as { stream: boolean; status: number; costUsd: number | null }[];
+      (
+        await gql(
+          p.url,
+          `{ requestLogs(filter: { keyId: "${id}" }) { nodes { stream status costUsd } } }`,
+          undefined,
+          ADMIN,
+        )
+      ).body.data?.requestLogs.nodes as { stream: boolean; status: number; costUsd: number | null }[];
     await eventually(async () => (await logs()).length === 3, 'three records');
     const nodes = await logs();
     // gpt-4o-mini, 11 prompt + 7 completion tokens: 5.85 µ$, recorded as 6 µ$ (rounded up once).
     assert.deepEqual(
-      nodes.filter((n) => n.status === 200).map((n) => [n.stream, n.costUsd]).sort(),
+      nodes
+        .filter((n) => n.status === 200)
+        .map((n) => [n.stream, n.costUsd])
+        .sort(),
       [
         [false, 0.000006],
         [true, 0.000006],
@@ -118,7 +127,12 @@ describe('cost and key limits in GraphQL', () => {
       ADMIN,
     );
     assert.deepEqual(codes(missing), ['NOT_FOUND']);
-    const notAdmin = await gql(p.url, `mutation { updateApiKeyLimits(id: "${id}", limits: {}) { id } }`, undefined, secret);
+    const notAdmin = await gql(
+      p.url,
+      `mutation { updateApiKeyLimits(id: "${id}", limits: {}) { id } }`,
+      undefined,
+      secret,
+    );
     assert.equal(notAdmin.body.data ?? null, null);
   });
 
@@ -139,7 +153,12 @@ describe('cost and key limits in GraphQL', () => {
     const ok = await chat(p.url, secret, { max_tokens: 7 });
     assert.equal(ok.status, 200);
     await ok.text();
-    const cleared = await gql(p.url, `mutation { updateApiKeyLimits(id: "${id}", limits: {}) { limits { budgetUsd } } }`, undefined, ADMIN);
+    const cleared = await gql(
+      p.url,
+      `mutation { updateApiKeyLimits(id: "${id}", limits: {}) { limits { budgetUsd } } }`,
+      undefined,
+      ADMIN,
+    );
     assert.equal(cleared.body.data!.updateApiKeyLimits.limits, null);
   });
 });
