@@ -100,7 +100,7 @@ describe('PARLEY_CONFIG errors name the field, what it must be, and the likely f
     const msg = problem('providers:\n  local: { type: ollama, baseUrl: http://127.0.0.1:11434/v1 }');
     assert.match(
       msg,
-      /^PARLEY_CONFIG parley\.yaml: \/providers\/local\/type is "ollama"; it must be one of: openai-compatible, builtin — did you mean type: openai-compatible\?$/,
+      /^PARLEY_CONFIG parley\.yaml: \/providers\/local\/type is "ollama"; it must be one of: openai-compatible, builtin, anthropic, gemini — did you mean type: openai-compatible\?$/,
     );
   });
 

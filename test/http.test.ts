@@ -43,6 +43,8 @@ describe('http', () => {
         '/chat/completions',
         '/health',
         '/v1/chat/completions',
+        '/v1/messages',
+        '/v1/messages/count_tokens',
         '/v1/models',
       ]);
       assert.equal(doc.components.securitySchemes.bearerAuth.scheme, 'bearer');
@@ -113,7 +115,7 @@ describe('http', () => {
           }
         }
       }
-      assert.equal(tried, 4, 'two examples on each chat route');
+      assert.equal(tried, 7, 'two examples on each chat route and on /v1/messages, one on count_tokens');
     } finally {
       await p.close();
     }

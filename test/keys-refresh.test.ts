@@ -76,6 +76,21 @@ for (const backend of backends()) {
       }
       assert.ok(p.store.keys.loads > loadsAtRevocation, 'refused only once the keys were re-read');
     });
+
+    it('refresh() returns after a read that began after the call, even with another read running', async () => {
+      const { secret, key } = (await gql(p.url, CREATE, { name: 'expired-by-sql' }, ADMIN)).body.data!.createApiKey;
+      await p.store.keys.refresh();
+      assert.equal(await chat(p, secret), 200);
+      // A read starts (as the periodic one would), then the key expires, then the caller asks
+      // for a refresh: it must not be handed the running read, which may predate the UPDATE.
+      const running = p.store.keys.refresh();
+      await p.store.db.pool.query(`UPDATE "ApiKey" SET "expiresAt" = now() - interval '1 second' WHERE id = $1`, [
+        key.id,
+      ]);
+      await p.store.keys.refresh();
+      assert.equal(await chat(p, secret), 401);
+      await running;
+    });
   });
 }
 

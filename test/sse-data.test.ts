@@ -63,4 +63,19 @@ describe('sseData', () => {
     await closed;
     assert.equal(body.destroyed, true);
   });
+
+  it("drains after another protocol's last event (Anthropic's message_stop) when told which it is", async () => {
+    const body = new PassThrough();
+    body.write('event: message_stop\ndata: {"type":"message_stop"}\n\n');
+    const seen: string[] = [];
+    for await (const d of sseData(body, (d) => d.includes('"message_stop"'))) {
+      seen.push(d);
+      break;
+    }
+    assert.deepEqual(seen, ['{"type":"message_stop"}']);
+    assert.equal(body.destroyed, false, 'not destroyed after the last event');
+    const ended = once(body, 'end');
+    body.end('\n');
+    await ended;
+  });
 });

@@ -88,7 +88,8 @@ export class Authenticator {
       if (why !== null) this.refuse(req, errors.apiKeyRequired(why));
       return OPEN;
     }
-    const secret = bearer(header);
+    // The Anthropic SDKs and Claude Code send their key as x-api-key.
+    const secret = bearer(header) ?? apiKeyHeader(req.headers['x-api-key']);
     if (!secret) {
       this.refuse(req, errors.missingApiKey());
     }
@@ -116,4 +117,11 @@ export function bearer(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const m = /^bearer[ \t]+(\S.*?)\s*$/i.exec(header);
   return m?.[1];
+}
+
+/** An `x-api-key` header's key (Anthropic's scheme), trimmed; undefined when absent or blank. */
+function apiKeyHeader(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  const key = v?.trim();
+  return key ? key : undefined;
 }

@@ -18,6 +18,12 @@ export interface Settings {
   /** Upstream OpenAI (or compatible) account given by environment variables. */
   openaiApiKey?: string;
   openaiBaseUrl: string;
+  /** Anthropic account given by environment variables: the `anthropic` provider, `claude-*` names. */
+  anthropicApiKey?: string;
+  anthropicBaseUrl: string;
+  /** Google Gemini API key (GEMINI_API_KEY, or GOOGLE_API_KEY): enables the `gemini` provider and `gemini-*` names. */
+  geminiApiKey?: string;
+  geminiBaseUrl: string;
   defaultModel: string;
   /** Client keys accepted on the chat routes (besides database keys). */
   apiKeys: string[];
@@ -139,6 +145,24 @@ function openaiBaseUrl(env: NodeJS.ProcessEnv): string {
   return url;
 }
 
+/** ANTHROPIC_BASE_URL: the API root, as in Anthropic's SDKs (Parley adds /v1/messages). */
+function anthropicBaseUrl(env: NodeJS.ProcessEnv): string {
+  const url = (env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com').replace(/\/+$/, '');
+  const problem = httpUrlProblem(url);
+  if (problem) throw new SettingsError(`ANTHROPIC_BASE_URL "${url}" ${problem}; e.g. https://api.anthropic.com`);
+  return url;
+}
+
+/** GEMINI_BASE_URL: the API root, as in Google's SDKs (Parley adds /v1beta/models/…). */
+function geminiBaseUrl(env: NodeJS.ProcessEnv): string {
+  const url = (env.GEMINI_BASE_URL || 'https://generativelanguage.googleapis.com').replace(/\/+$/, '');
+  const problem = httpUrlProblem(url);
+  if (problem) {
+    throw new SettingsError(`GEMINI_BASE_URL "${url}" ${problem}; e.g. https://generativelanguage.googleapis.com`);
+  }
+  return url;
+}
+
 /**
  * Only PostgreSQL: pg reads any scheme's host, port and database, so `mysql://…` used to
  * connect somewhere and fail with a protocol error. The URL is never quoted (it holds the password).
@@ -180,6 +204,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     configFile: env.PARLEY_CONFIG || undefined,
     openaiApiKey: env.OPENAI_API_KEY || undefined,
     openaiBaseUrl: openaiBaseUrl(env),
+    anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
+    anthropicBaseUrl: anthropicBaseUrl(env),
+    geminiApiKey: env.GEMINI_API_KEY || env.GOOGLE_API_KEY || undefined,
+    geminiBaseUrl: geminiBaseUrl(env),
     defaultModel: env.DEFAULT_MODEL || 'gpt-4o-mini',
     apiKeys: apiKeys(env),
     bodyLimitBytes: int(env, 'PARLEY_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),

@@ -107,6 +107,13 @@ function interpolate(text: string, env: NodeJS.ProcessEnv): string {
   });
 }
 
+/** Providers that may exist without a config entry: builtin, and those environment settings enable. */
+const IMPLICIT_IDS = new Set([
+  'builtin',
+  'openai',
+  ...providerEntries.flatMap((e) => Object.keys(e.implicitPrefixes ?? {})),
+]);
+
 export function parseFileConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): FileConfig {
   let data: unknown;
   try {
@@ -125,8 +132,9 @@ export function parseFileConfig(text: string, source: string, env: NodeJS.Proces
   }
   const cfg = data as FileConfig;
   const providers = new Set(Object.keys(cfg.providers ?? {}));
-  // "openai" exists only with OPENAI_API_KEY, which the router checks (it knows the settings).
-  const known = (name: string) => providers.has(name) || name === 'builtin' || name === 'openai';
+  // "openai" exists only with OPENAI_API_KEY, "anthropic" with ANTHROPIC_API_KEY…: the router
+  // checks those (it knows the settings).
+  const known = (name: string) => providers.has(name) || IMPLICIT_IDS.has(name);
   for (const [alias, m] of Object.entries(cfg.models ?? {})) {
     for (const t of 'targets' in m ? m.targets : [m]) {
       if (!known(t.provider)) {

@@ -99,6 +99,8 @@ export const schema = /* GraphQL */ `
     openai
     "/chat/completions (Vapi Custom LLM)"
     vapi
+    "/v1/messages (Anthropic Messages API)"
+    anthropic
   }
 
   type VapiCall {

@@ -28,6 +28,7 @@ import { Lifecycle } from './lifecycle.js';
 import { chatRoutes } from './routes/chat.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
+import { messagesRoutes } from './routes/messages.js';
 import { modelRoutes } from './routes/models.js';
 
 declare module 'fastify' {
@@ -154,6 +155,12 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
             scheme: 'bearer',
             description: 'A Parley API key (PARLEY_API_KEYS or a database key).',
           },
+          anthropicApiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-api-key',
+            description: 'The same Parley API key, as the Anthropic SDKs and Claude Code send it.',
+          },
         },
       },
     },
@@ -203,6 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   healthRoutes(app, lifecycle);
   modelRoutes(app, deps.router);
   await app.register(chatRoutes, { pipeline: deps.pipeline, recorder, inflight });
+  await app.register(messagesRoutes, { pipeline: deps.pipeline, recorder, inflight });
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
   return { app, inflight, lifecycle, authFailures: deps.auth.failures };

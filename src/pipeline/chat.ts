@@ -13,7 +13,7 @@ import { assertJsonDepth } from '../protocol/json-depth.js';
 import { BuiltinProvider } from '../providers/builtin/index.js';
 import { UpstreamError } from '../providers/errors.js';
 import type { ProviderRequest, ProviderResponse } from '../providers/types.js';
-import type { Route, Router } from '../routing/router.js';
+import type { Route, Router, Target } from '../routing/router.js';
 import { type AttemptLog, logAttemptFailure } from './attempt-log.js';
 import { type ChatContext, noteFallback, noteRequest, noteTarget } from './context.js';
 
@@ -22,6 +22,14 @@ import { type ChatContext, noteFallback, noteRequest, noteTarget } from './conte
  * the stream's `data` payloads as received, including the final "[DONE]".
  */
 export type Answer = ProviderResponse;
+
+/**
+ * A protocol edge's own way to call a target, tried before the provider's chat: the Messages
+ * API sends the client's Messages body straight to an Anthropic upstream. It returns the
+ * answer (its payloads in the edge's own format; the edge knows it answered), or undefined for
+ * a target it does not handle. Failover, fallbacks and everything else in `run` stay the same.
+ */
+export type DirectCall = (target: Target, call: ProviderRequest) => Promise<Answer> | undefined;
 
 export interface ChatDeps {
   router: Router;
@@ -39,7 +47,13 @@ export class ChatPipeline {
    * Answers one chat request. `signal` aborts the upstream call (the client left, or shutdown
    * ended the request); `log` is the request's logger, for failed upstream attempts.
    */
-  async run(body: ChatRequest, ctx: ChatContext, signal: AbortSignal, log: AttemptLog): Promise<Answer> {
+  async run(
+    body: ChatRequest,
+    ctx: ChatContext,
+    signal: AbortSignal,
+    log: AttemptLog,
+    direct?: DirectCall,
+  ): Promise<Answer> {
     noteRequest(ctx, body);
     const allowed = ctx.principal?.allowedModels;
     if (allowed && !allowed.includes(body.model)) throw errors.modelNotAllowed(body.model);
@@ -58,7 +72,16 @@ export class ChatPipeline {
       signal,
       requestId: ctx.requestId,
     };
-    return this.callTargets(route, call, ctx, log);
+    return this.callTargets(route, call, ctx, log, direct);
+  }
+
+  /**
+   * The route a model name resolves to, for a protocol edge that must know its upstream before
+   * translating (the Messages API: whether `thinking` can become a reasoning effort). Throws
+   * model_not_found as `run` would.
+   */
+  route(model: string): Route {
+    return this.deps.router.resolve(model);
   }
 
   /** Tries each target in order; a retryable failure before the first byte moves on to the next. */
@@ -67,6 +90,7 @@ export class ChatPipeline {
     call: Omit<ProviderRequest, 'upstreamModel'>,
     ctx: ChatContext,
     log: AttemptLog,
+    direct?: DirectCall,
   ): Promise<Answer> {
     let lastError: unknown;
     const targets = route.targets;
@@ -74,7 +98,8 @@ export class ChatPipeline {
       const target = targets[i]!;
       noteTarget(ctx, target.provider.id, target.model);
       try {
-        return await target.provider.chat({ ...call, upstreamModel: target.model });
+        const attempt = { ...call, upstreamModel: target.model };
+        return await (direct?.(target, attempt) ?? target.provider.chat(attempt));
       } catch (err) {
         if (call.signal.aborted) throw err;
         lastError = err;

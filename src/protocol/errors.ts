@@ -154,6 +154,18 @@ export const errors = {
     ),
   invalidParameter: (message: string, code: string, param: string | null) =>
     new ApiError(400, message, 'invalid_request_error', code, param),
+  /** A valid OpenAI request the routed provider has no way to carry (n > 1 on Gemini, a custom tool). */
+  unsupportedByProvider: (provider: string, param: string, what: string) =>
+    new ApiError(
+      400,
+      `Invalid '${param}': ${what}, which provider ${provider} cannot do.`,
+      'invalid_request_error',
+      'unsupported_parameter',
+      param,
+    ),
+  /** An image a provider needs as bytes that Parley could not use: not fetched, too large, not an image. */
+  imageUnusable: (param: string, why: string) =>
+    new ApiError(400, `Invalid '${param}': ${why}.`, 'invalid_request_error', 'invalid_image_url', param),
   invalidJson: () => new ApiError(400, INVALID_JSON, 'invalid_request_error', 'invalid_json'),
   emptyBody: () =>
     new ApiError(400, 'The request body is empty; send a JSON object.', 'invalid_request_error', 'invalid_json'),
@@ -349,6 +361,12 @@ function numberKind(e: VerboseError): 'integer' | 'decimal' {
   return t === 'integer' || (Array.isArray(t) && t.includes('integer')) ? 'integer' : 'decimal';
 }
 
+/** The values a discriminated union's tag may take (each branch's `const`), for the error message. */
+function tagsOf(schema: unknown, tag: string): string[] {
+  const branches = (schema as { oneOf?: { properties?: Record<string, { const?: unknown }> }[] } | undefined)?.oneOf;
+  return (branches ?? []).map((b) => b.properties?.[tag]?.const).filter((c): c is string => typeof c === 'string');
+}
+
 /** Turns an Ajv validation failure of the request body into OpenAI's 400, worded and coded as OpenAI words them. */
 export function validationError(ajvErrors: ErrorObject[], body: unknown): ApiError {
   const e = pickAjvError(ajvErrors) as VerboseError;
@@ -373,10 +391,13 @@ export function validationError(ajvErrors: ErrorObject[], body: unknown): ApiErr
       const tag = String(p.tag);
       pointer = `${pointer}/${tag}`;
       const v = valueAt(body, pointer);
+      const tags = tagsOf(e.parentSchema, tag);
       message =
         v === undefined
           ? `Missing required parameter: '${param()}'.`
-          : `Invalid value: '${echoed(v)}'. Supported values for '${param()}' are not matched.`;
+          : tags.length > 0
+            ? `Invalid value for '${param()}': '${echoed(v)}'. Supported values are: ${tags.map((t) => `'${t}'`).join(', ')}.`
+            : `Invalid value: '${echoed(v)}'. Supported values for '${param()}' are not matched.`;
       if (tag === 'role' && v !== undefined) {
         message = `Invalid value: '${echoed(v)}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.`;
       }

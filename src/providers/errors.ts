@@ -37,6 +37,19 @@ export class UpstreamError extends ApiError {
 
 type Headers = Record<string, string | string[]>;
 
+/** An upstream error type worth repeating as the code: short and plain. */
+const PLAIN_ERROR_TYPE = /^[a-z0-9_]{1,64}$/;
+
+/** The status an Anthropic `event: error` stands for (it arrives after HTTP 200, so it has none). */
+const ANTHROPIC_STREAM_STATUS: Record<string, number> = {
+  overloaded_error: 503,
+  rate_limit_error: 429,
+  api_error: 502,
+  timeout_error: 504,
+  request_too_large: 413,
+  invalid_request_error: 400,
+};
+
 export const upstreamErrors = {
   /** A stream was asked for and something else came back (the body is dropped unread). */
   notEventStream: (id: string, contentType: string) =>
@@ -77,6 +90,37 @@ export const upstreamErrors = {
   /** A stream that ended (or went on) in a way its protocol does not allow: cut before its finish, arguments for an unknown call. */
   streamIncomplete: (id: string | null, what: string) =>
     new UpstreamError(502, `Upstream ${id} ${what}`, 'upstream_error', 'upstream_stream_incomplete'),
+  /**
+   * Anthropic's error envelope (`{"type":"error","error":{"type","message"}}`), before the stream or as
+   * its `event: error`, in OpenAI's: Anthropic's error type (overloaded_error, rate_limit_error…) is the
+   * code. The status is kept, except 529 (overloaded, Anthropic's own) which becomes 503, the status
+   * OpenAI clients know to retry. A stream error has no status of its own: its type chooses one.
+   */
+  anthropic: (
+    id: string,
+    status: number | null,
+    anthropicType: string | null,
+    message: string | undefined,
+    headers?: Headers,
+  ) => {
+    const code = anthropicType && PLAIN_ERROR_TYPE.test(anthropicType) ? anthropicType : null;
+    const s = status === null ? (ANTHROPIC_STREAM_STATUS[code ?? ''] ?? 502) : status === 529 ? 503 : status;
+    return new UpstreamError(
+      s,
+      message?.trim().slice(0, 2000) ||
+        `Upstream ${id} answered ${status === null ? 'with an error event' : `HTTP ${status}`}${code ? ` (${code})` : ''}`,
+      s === 429
+        ? 'rate_limit_error'
+        : s === 503
+          ? 'service_unavailable'
+          : s >= 500
+            ? 'upstream_error'
+            : 'invalid_request_error',
+      code ?? `upstream_${s}`,
+      undefined,
+      headers,
+    );
+  },
   tooLarge: (id: string, maxBytes: number) =>
     new UpstreamError(
       502,
@@ -115,6 +159,19 @@ export const upstreamErrors = {
   /** The upstream's own error envelope, passed through verbatim with its status (and retry headers). */
   envelope: (status: number, message: string, type: string, code: string | null, body: string, headers?: Headers) =>
     new UpstreamError(status, message, type as ErrorType, code, body, headers),
+  /**
+   * Google's error envelope (`{"error":{"code","message","status"}}`, Gemini) in OpenAI's, with the
+   * HTTP status kept and Google's status word (RESOURCE_EXHAUSTED, INVALID_ARGUMENT…) as the code.
+   */
+  google: (id: string, status: number, message: string | undefined, googleStatus: string | null, headers?: Headers) =>
+    new UpstreamError(
+      status,
+      message?.trim().slice(0, 2000) || `Upstream ${id} answered HTTP ${status}`,
+      status === 429 ? 'rate_limit_error' : status >= 500 ? 'upstream_error' : 'invalid_request_error',
+      googleStatus ?? `upstream_${status}`,
+      undefined,
+      headers,
+    ),
   /** An HTTP error without OpenAI's envelope: its text (cut) becomes the message. */
   httpStatus: (id: string, status: number, text: string, headers?: Headers) =>
     new UpstreamError(

@@ -9,12 +9,22 @@ import { createParser } from 'eventsource-parser';
 /** What an upstream may still send after `[DONE]` before Parley stops reading it. */
 const MAX_BYTES_AFTER_DONE = 64 * 1024;
 
-export async function* sseData(body: Readable | AsyncIterable<Buffer>): AsyncGenerator<string> {
+/** OpenAI's last event. */
+const isDone = (data: string) => data === '[DONE]';
+
+/**
+ * `isLast` recognises the protocol's final event (OpenAI's `[DONE]`, the default; Anthropic's
+ * message_stop): a reader that stops after it leaves the rest of the body drained, not destroyed.
+ */
+export async function* sseData(
+  body: Readable | AsyncIterable<Buffer>,
+  isLast: (data: string) => boolean = isDone,
+): AsyncGenerator<string> {
   let pending: string[] = [];
   let sawDone = false;
   const parser = createParser({
     onEvent: (event) => {
-      if (event.data === '[DONE]') sawDone = true;
+      if (isLast(event.data)) sawDone = true;
       pending.push(event.data);
     },
   });

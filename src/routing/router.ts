@@ -135,7 +135,9 @@ export function buildRouter(
     const fix =
       name === 'openai'
         ? 'set OPENAI_API_KEY (provider "openai" exists only then) or define it under providers'
-        : 'define it under providers';
+        : name === 'anthropic'
+          ? 'set ANTHROPIC_API_KEY (provider "anthropic" exists only then) or define it under providers'
+          : 'define it under providers';
     throw new SettingsError(
       `PARLEY_CONFIG${settings.configFile ? ` ${settings.configFile}` : ''}: ${where} names provider "${name}", which is not configured (configured: ${[...providers.keys()].join(', ')}): ${fix}`,
     );

@@ -52,6 +52,8 @@ export class DbKeys implements KeySource {
   private revoked = new Set<string>();
   private timer?: NodeJS.Timeout;
   private refreshing: Promise<void> | null = null;
+  /** A read waiting for the running one to finish (see refresh). */
+  private queued: Promise<void> | null = null;
   private failing = false;
   /** Completed reads of the key table (tests wait on it to see a refresh happen). */
   loads = 0;
@@ -65,12 +67,16 @@ export class DbKeys implements KeySource {
   /** Loads the keys, then keeps them fresh. Awaited before the server starts, so open mode is decided on real data. */
   async start(): Promise<void> {
     await this.load();
-    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+    // The periodic read never queues behind a slow one: it just skips that tick.
+    this.timer = setInterval(() => {
+      if (!this.refreshing) void this.refresh();
+    }, this.refreshMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.queued;
     await this.refreshing;
     await this.writeLastUsed();
   }
@@ -95,9 +101,20 @@ export class DbKeys implements KeySource {
     return hit.principal;
   }
 
-  /** Re-reads the keys and writes lastUsedAt; one at a time. */
+  /**
+   * Re-reads the keys and writes lastUsedAt; one at a time. The promise settles after a read
+   * that began after this call: one already running may have read the table before a change
+   * the caller just made, so a second read is queued behind it (shared by every caller meanwhile).
+   */
   refresh(): Promise<void> {
-    this.refreshing ??= (async () => {
+    if (this.refreshing) {
+      this.queued ??= this.refreshing.then(() => {
+        this.queued = null;
+        return this.refresh();
+      });
+      return this.queued;
+    }
+    this.refreshing = (async () => {
       try {
         await this.writeLastUsed();
         await this.load();

@@ -15,7 +15,7 @@ export interface VapiCallContext {
 export interface RequestRecord {
   requestId: string;
   keyId: string | null;
-  route: 'openai' | 'vapi';
+  route: 'openai' | 'vapi' | 'anthropic';
   requestedModel: string | null;
   provider: string | null;
   upstreamModel: string | null;

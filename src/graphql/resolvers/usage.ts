@@ -28,7 +28,7 @@ interface UsageRow {
 }
 
 interface Filter {
-  route?: 'openai' | 'vapi' | null;
+  route?: 'openai' | 'vapi' | 'anthropic' | null;
   keyId?: string | null;
   requestedModel?: string | null;
   provider?: string | null;

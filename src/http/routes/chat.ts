@@ -3,39 +3,18 @@
  * whose base URL is Parley's root. Both run the same pipeline; the body is validated against
  * the official CreateChatCompletionRequest schema before the handler runs.
  *
- * Everything only chat requests need lives here, encapsulated (registered without
- * fastify-plugin): the per-request context, Vapi's fields taken off the body, the error
- * handler that records a failed request, and the requests in flight that shutdown may end.
+ * Registered without fastify-plugin, so its hooks stay inside: the request scope every client
+ * protocol shares (../request-scope.ts: context, recording, aborts, errors in OpenAI's
+ * envelope) and Vapi's fields taken off the body before validation.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ChatPipeline } from '../../pipeline/chat.js';
-import {
-  type ChatContext,
-  newContext,
-  noteClientAbort,
-  noteFailure,
-  noteRequest,
-  noteVapiCall,
-} from '../../pipeline/context.js';
+import { noteVapiCall } from '../../pipeline/context.js';
 import { type ChatRequest, includeUsageOf } from '../../protocol/chat.js';
-import { ApiError, ShuttingDownError, toApiError } from '../../protocol/errors.js';
 import { ref } from '../../protocol/schemas.js';
 import { isVapiRequest, vapiContextOf, withoutVapiFields } from '../../vapi/context.js';
-import type { Inflight } from '../chat/inflight.js';
-import type { ChatRecorder } from '../chat/record.js';
 import { writeAnswer } from '../chat/writer.js';
-import { fromFastifyError, sendApiError } from '../errors.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The chat request's context (the chat routes only; null elsewhere). */
-    chat: ChatContext | null;
-  }
-  interface FastifyContextConfig {
-    /** Set on the chat routes: which route the usage record names. */
-    chat?: 'openai' | 'vapi';
-  }
-}
+import { sendApiError } from '../errors.js';
+import { addRequestScope, type ProtocolDeps, serve } from '../request-scope.js';
 
 const jsonStringify = () => (data: unknown) => JSON.stringify(data);
 
@@ -90,25 +69,8 @@ const chatRouteSchema = {
   },
 };
 
-export interface ChatRouteDeps {
-  pipeline: ChatPipeline;
-  recorder: ChatRecorder;
-  /** Requests in flight, so shutdown can end streams that outlive its grace period. */
-  inflight: Inflight;
-}
-
-/** Abort reason when the client's connection closes before the answer was written. */
-const CLIENT_LEFT = new Error('client disconnected');
-
-export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inflight }: ChatRouteDeps): Promise<void> {
-  app.decorateRequest('chat', null);
-
-  // After the app's onRequest hook has authenticated the request (a refused one never gets here).
-  // Callback-style hooks: no promise per request for work that is synchronous.
-  app.addHook('onRequest', (request, _reply, done) => {
-    request.chat = contextOf(request);
-    done();
-  });
+export async function chatRoutes(app: FastifyInstance, deps: ProtocolDeps): Promise<void> {
+  addRequestScope(app, deps.recorder, sendApiError);
 
   // Vapi's own fields (call, customer, metadata of any shape, …) are taken off the body before
   // the OpenAI schema sees it: they are facts about the call, not OpenAI parameters.
@@ -119,22 +81,6 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
       request.body = withoutVapiFields(request.body);
     }
     done();
-  });
-
-  // A chat request that fails before its handler (refused at shutdown, bad body, client gone
-  // mid-upload) is still recorded, when it was authenticated.
-  app.setErrorHandler((err, request, reply) => {
-    const e = fromFastifyError(err, request);
-    if (e.status >= 500) request.log.error({ err }, 'unhandled error');
-    if (!request.chat && request.principal) request.chat = contextOf(request);
-    const ctx = request.chat;
-    if (ctx) {
-      noteRequest(ctx, request.body);
-      if (e.code === 'client_closed_request') noteClientAbort(ctx);
-      else noteFailure(ctx, e);
-      recorder.finish(request, ctx);
-    }
-    return sendApiError(reply, e);
   });
 
   for (const url of ['/v1/chat/completions', '/chat/completions']) {
@@ -149,53 +95,17 @@ export async function chatRoutes(app: FastifyInstance, { pipeline, recorder, inf
         serializerCompiler: jsonStringify,
         config: { chat: url === '/chat/completions' ? 'vapi' : 'openai', auth: true },
       },
-      async (request, reply) => {
-        const ctx = request.chat!;
-        const res = reply.raw;
-        const ac = new AbortController();
-        // The client leaving aborts the upstream at once: tokens cost money.
-        const onClose = () => {
-          if (!res.writableFinished) ac.abort(CLIENT_LEFT);
-        };
-        res.once('close', onClose);
-        inflight.add(ac);
-        try {
-          const answer = await pipeline.run(request.body, ctx, ac.signal, request.log);
+      (request, reply) =>
+        serve(request, reply, deps, sendApiError, async (ctx, signal) => {
+          const answer = await deps.pipeline.run(request.body, ctx, signal, request.log);
           // The limits' x-ratelimit-* go with the answer (a stream's with its first chunk).
           if (ctx.limitHeaders) reply.headers(ctx.limitHeaders);
           await writeAnswer(reply, answer, ctx, {
             includeUsage: includeUsageOf(request.body),
-            signal: ac.signal,
+            signal,
             log: request.log,
           });
-        } catch (err) {
-          const reason: unknown = ac.signal.reason;
-          if (ac.signal.aborted && !(reason instanceof ShuttingDownError)) {
-            // Nobody is left to answer.
-            noteClientAbort(ctx);
-            if (!reply.sent) reply.hijack();
-            if (!res.destroyed) res.destroy();
-          } else {
-            const e = toApiError(reason instanceof ShuttingDownError ? reason : err);
-            if (!(err instanceof ApiError)) request.log.error({ err }, 'chat request failed');
-            noteFailure(ctx, e);
-            if (!reply.sent && !res.headersSent) sendApiError(reply, e);
-          }
-        } finally {
-          res.off('close', onClose);
-          inflight.delete(ac);
-          recorder.finish(request, ctx);
-        }
-        return reply;
-      },
+        }),
     );
   }
-}
-
-function contextOf(request: {
-  id: string;
-  principal: ChatContext['principal'];
-  routeOptions: { config: { chat?: 'openai' | 'vapi' } };
-}): ChatContext {
-  return newContext(request.id, request.routeOptions.config.chat ?? 'openai', performance.now(), request.principal);
 }
