@@ -174,12 +174,19 @@ describe('limits across two replicas (Redis, PostgreSQL)', {
     await awayFromMinuteEdge(20_000);
     const fit = Math.floor(1000 / (PROMPT_TOKENS + 200));
     const before = up.received.length;
-    const res = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => chat(i % 2 ? a.url : b.url, 'k-tpm', { max_tokens: 200 })),
-    );
-    assert.equal(res.filter((r) => r.status === 200).length, fit);
-    assert.equal(up.received.length - before, fit);
-    await drain(res);
+    // Slow answers (~3 s each): a request that ends gives back what it reserved beyond its real
+    // usage, so the burst must be decided before the first one ends for the count to be exact.
+    up.scenarios.set('*', { kind: 'text', delayMs: 400 });
+    try {
+      const res = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => chat(i % 2 ? a.url : b.url, 'k-tpm', { max_tokens: 200, stream: true })),
+      );
+      assert.equal(res.filter((r) => r.status === 200).length, fit);
+      assert.equal(up.received.length - before, fit);
+      await Promise.all(res.map((r) => r.text()));
+    } finally {
+      up.scenarios.set('*', { kind: 'text' });
+    }
   });
 
   it('releases a reservation after an upstream 500 and after a client abort', async () => {
