@@ -46,6 +46,7 @@ function batch(): PendingRecord[] {
       platform: i % 3 === 0 ? 'vapi' : null,
       callId: i % 3 === 0 ? 'call_1' : null,
       replayOf: null,
+      costMicros: 1234,
       createdAt: new Date(),
     },
   }));

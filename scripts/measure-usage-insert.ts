@@ -42,6 +42,7 @@ function record(i: number): PendingRecord {
       platform: null,
       callId: null,
       replayOf: null,
+      costMicros: 1234,
       createdAt: new Date(),
     },
   };

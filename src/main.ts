@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   if (signalled) return exitAfter(store.close(), log);
   let parley: Parley;
   try {
-    parley = await createParley({ settings, router, store, log });
+    parley = await createParley({ settings, router, fileConfig, store, log });
   } catch (err) {
     await store.close();
     throw err;

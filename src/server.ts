@@ -5,7 +5,7 @@
  * that SIGTERM/SIGINT trigger. Nothing else wires layers together: store/ knows neither the
  * server nor GraphQL. main.ts calls this; tests call it with their own settings.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Authenticator, StaticKeys } from './auth/keys.js';
 import { isLoopback, type Settings, SettingsError } from './config/env.js';
 import { type FileConfig, loadFileConfig } from './config/file.js';
@@ -13,6 +13,7 @@ import { adminRoutes } from './console/admin-routes.js';
 import { consoleRoutes } from './console/routes.js';
 import { graphqlPlugin } from './graphql/plugin.js';
 import { type AppDeps, buildApp, type ParleyApp } from './http/app.js';
+import { createSpend } from './limits/index.js';
 import { Metrics } from './metrics/metrics.js';
 import { ChatPipeline } from './pipeline/chat.js';
 import { startRetention } from './protocols/responses/retention.js';
@@ -54,9 +55,8 @@ export interface Parley extends ParleyApp {
 
 export async function createParley(opts: ParleyOptions): Promise<Parley> {
   const { settings } = opts;
-  const router =
-    opts.router ??
-    buildRouter(settings, opts.fileConfig ?? (settings.configFile ? loadFileConfig(settings.configFile) : {}));
+  const fileConfig = opts.fileConfig ?? (settings.configFile ? loadFileConfig(settings.configFile) : {});
+  const router = opts.router ?? buildRouter(settings, fileConfig);
   const { store } = opts;
   const auth = new Authenticator([new StaticKeys(settings.apiKeys), ...(store ? [store.keys] : [])]);
   if (auth.open && !isLoopback(settings.host)) {
@@ -67,7 +67,13 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
   const usage = store?.usage ?? opts.usage ?? discardSink;
   const metrics = new Metrics(router.modelNames());
   if (store) metrics.watchUsage(store.usage);
-  const pipeline = new ChatPipeline({ router, settings, metrics });
+  // Cost for every record; limits when any can apply (limits/index.ts). Its warnings go to the app's log.
+  let appLog: FastifyBaseLogger | undefined;
+  const spend = await createSpend(settings, fileConfig, store?.db.pool ?? null, {
+    warn: (obj, msg) => appLog?.warn(obj, msg),
+    info: (msg) => appLog?.info(msg),
+  });
+  const pipeline = new ChatPipeline({ router, settings, metrics, limiter: spend.limiter });
   const plugins = [...(opts.plugins ?? [])];
   // The console and its admin JSON API (src/console/).
   plugins.push(consoleRoutes, adminRoutes({ router, adminKey: settings.adminKey, pool: store?.db.pool }));
@@ -98,6 +104,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
     metrics,
     tracer,
     responses,
+    spend,
     logger: opts.logger,
     log: opts.log,
     logStream: opts.logStream,
@@ -105,6 +112,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
   });
   const { app, inflight, lifecycle } = built;
   const retention = startRetention(responses, settings.responsesRetentionDays, app.log);
+  appLog = app.log;
   // The auth mode (open included) is stated in the "listening" line main.ts logs (startup-line.ts).
 
   let closing: Promise<void> | undefined;
@@ -131,6 +139,7 @@ export async function createParley(opts: ParleyOptions): Promise<Parley> {
           clearTimeout(timer);
           retention.stop();
           await router.close();
+          await spend.close();
           // The store's close flushes its own sink (bounded, the rest spilled to a file).
           if (store) await store.close();
           else await usage.flush();

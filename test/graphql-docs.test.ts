@@ -12,7 +12,7 @@ import { gql, pgliteBackend, type StoreParley, startStoreParley } from './helper
 
 const ADMIN = 'admin-key-for-docs-test';
 const CLIENT = 'client-key-for-docs-test';
-const ADMIN_FIELDS = /\b(apiKeys|createApiKey|revokeApiKey|usage|usageSeries|requestLogs)\b/;
+const ADMIN_FIELDS = /\b(apiKeys|createApiKey|revokeApiKey|updateApiKeyLimits|usage|usageSeries|requestLogs)\b/;
 
 const doc = readFileSync(new URL('../docs/data.md', import.meta.url), 'utf8');
 const section = doc.slice(

@@ -51,6 +51,8 @@ function another(name: string, v: string | null): string {
     PARLEY_CORS_ORIGINS: 'https://app.example.com',
     DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/other',
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+    REDIS_URL: 'redis://127.0.0.1:6380',
+    PARLEY_LIMITS_ON_REDIS_ERROR: 'closed',
   };
   if (special[name]) return special[name];
   if (v === null) return 'set-by-the-test';

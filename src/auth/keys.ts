@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Limits } from '../limits/spec.js';
 import { type ApiError, errors } from '../protocol/errors.js';
 import { VAPI_NO_CREDENTIAL } from '../voice/platforms/vapi-credential.js';
 import { AuthFailures } from './failures.js';
@@ -15,6 +16,8 @@ export interface Principal {
   keyId: string;
   /** When set, the key may only use these model names. */
   allowedModels?: string[];
+  /** A database key's own rate limits and budget (limits/limiter.ts); environment keys get theirs from PARLEY_CONFIG. */
+  limits?: Limits;
 }
 
 /**

@@ -85,6 +85,16 @@ export interface Settings {
   idempotencyWindowMs: number;
   /** Memory the answers kept for Idempotency-Key replays may use together. */
   idempotencyMaxBytes: number;
+  /** Redis for limit counters shared by every replica; unset: counters in this process. */
+  redisUrl?: string;
+  /** Prefix of every Redis key Parley writes, so deployments (and test runs) can share a Redis. */
+  redisPrefix: string;
+  /** Longest one Redis command may take before the limit store counts as unavailable. */
+  redisTimeoutMs: number;
+  /** Rate limits while Redis is unavailable: `open` lets requests through, `closed` refuses them (503). Budgets always refuse. */
+  limitsOnRedisError: 'open' | 'closed';
+  /** Output tokens a limit reserves for a request that sets no max_tokens. */
+  limitsDefaultMaxTokens: number;
 }
 
 export class SettingsError extends Error {}
@@ -193,6 +203,15 @@ function otlpEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   return url;
 }
 
+/** redis:// or rediss:// only; the URL is never quoted (it may hold a password). */
+function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.REDIS_URL;
+  if (!url) return undefined;
+  if (!/^rediss?:\/\/[^/\s]/i.test(url))
+    throw new SettingsError('REDIS_URL must be a Redis URL, redis://[:password@]host:6379[/db] (or rediss:// for TLS)');
+  return url;
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const port = int(env, 'PORT', 8000);
   if (port > 65535) throw new SettingsError(`PORT must be at most 65535, got ${port}`);
@@ -246,6 +265,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     responsesRetentionDays: int(env, 'PARLEY_RESPONSES_RETENTION_DAYS', 30, 1),
     idempotencyWindowMs: int(env, 'PARLEY_IDEMPOTENCY_WINDOW_MS', 10 * 60_000),
     idempotencyMaxBytes: int(env, 'PARLEY_IDEMPOTENCY_MAX_BYTES', 64 * 1024 * 1024, 1024 * 1024),
+    redisUrl: redisUrl(env),
+    redisPrefix: env.PARLEY_REDIS_PREFIX ?? 'parley:',
+    redisTimeoutMs: int(env, 'PARLEY_REDIS_TIMEOUT_MS', 1_000, 10),
+    limitsOnRedisError: oneOf(env, 'PARLEY_LIMITS_ON_REDIS_ERROR', ['open', 'closed'] as const, 'open'),
+    limitsDefaultMaxTokens: int(env, 'PARLEY_LIMITS_DEFAULT_MAX_TOKENS', 4_096, 1),
   };
 }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { parse as parseYaml } from 'yaml';
+import { LimitsConfig } from '../limits/spec.js';
 import { type ProviderConfig as ProviderConfigOf, providerEntries } from '../providers/registry.js';
 import { SettingsError } from './env.js';
 import { closest, firstProblem, shown } from './schema-errors.js';
@@ -66,6 +67,12 @@ const ModelConfig = Type.Union([
 ]);
 export type ModelConfig = Static<typeof ModelConfig>;
 
+const usdPerMTok = Type.Number({ minimum: 0, maximum: 1_000_000 });
+const PriceConfig = Type.Object(
+  { inputPerMTok: usdPerMTok, outputPerMTok: usdPerMTok, cachedInputPerMTok: Type.Optional(usdPerMTok) },
+  { additionalProperties: false },
+);
+
 export const FileConfig = Type.Object(
   {
     // additionalProperties: without it TypeBox lets a name outside the pattern through unchecked.
@@ -75,6 +82,10 @@ export const FileConfig = Type.Object(
     models: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ModelConfig)),
     /** Provider that receives model names not in `models` (default: "openai" when configured). */
     defaultProvider: Type.Optional(Type.String()),
+    /** USD per million tokens by upstream model name; overrides and extends the shipped table (cost/prices.ts). */
+    prices: Type.Optional(Type.Record(Type.String({ minLength: 1 }), PriceConfig)),
+    /** Rate limits and budgets for environment keys and for models (docs/limits.md). */
+    limits: Type.Optional(LimitsConfig),
   },
   { additionalProperties: false },
 );

@@ -33,6 +33,39 @@ export const schema = /* GraphQL */ `
     allowedModels: [String!]
     "Not revoked and not expired."
     active: Boolean!
+    "Rate limits and budget; null: none."
+    limits: KeyLimits
+    "USD spent in the current budget period (the calendar month, UTC, for a key without a budget), as recorded."
+    spendUsd: Float!
+  }
+
+  "How often a budget renews (UTC): each day, each calendar month, or never."
+  enum BudgetPeriod {
+    DAY
+    MONTH
+    TOTAL
+  }
+
+  "A key's limits (docs/limits.md); a null field is no limit."
+  type KeyLimits {
+    requestsPerMinute: Int
+    "Prompt and completion tokens per minute (reserved before the call: prompt estimate + max_tokens)."
+    tokensPerMinute: Int
+    "Requests in progress at once."
+    maxParallelRequests: Int
+    "Spend cap in USD for each budgetPeriod; reaching it refuses requests with 429 insufficient_quota."
+    budgetUsd: Float
+    budgetPeriod: BudgetPeriod
+  }
+
+  "Limits to set; an omitted or null field is no limit (updateApiKeyLimits replaces them all)."
+  input KeyLimitsInput {
+    requestsPerMinute: Int
+    tokensPerMinute: Int
+    maxParallelRequests: Int
+    budgetUsd: Float
+    "Default MONTH."
+    budgetPeriod: BudgetPeriod
   }
 
   type CreatedApiKey {
@@ -81,6 +114,8 @@ export const schema = /* GraphQL */ `
     promptTokens: Float!
     completionTokens: Float!
     totalTokens: Float!
+    "USD spent (priced requests only); null when no request in the bucket has a cost."
+    costUsd: Float
   }
 
   enum Route {
@@ -135,6 +170,8 @@ export const schema = /* GraphQL */ `
     callId: String
     "Answered from this earlier request's result (same Idempotency-Key): no upstream tokens were spent."
     replayOf: String
+    "What the request cost in USD (computed in integer micro-dollars); null for an unpriced model."
+    costUsd: Float
     createdAt: DateTime!
   }
 
@@ -200,7 +237,9 @@ export const schema = /* GraphQL */ `
     "Deletes the todo and returns it."
     deleteTodo(id: ID!): Todo!
     "Admin: creates a key and returns its secret (once)."
-    createApiKey(name: String!, expiresAt: DateTime, allowedModels: [String!]): CreatedApiKey!
+    createApiKey(name: String!, expiresAt: DateTime, allowedModels: [String!], limits: KeyLimitsInput): CreatedApiKey!
+    "Admin: replaces a key's limits (every replica within PARLEY_KEY_REFRESH_MS); all fields null removes them."
+    updateApiKeyLimits(id: ID!, limits: KeyLimitsInput!): ApiKey!
     "Admin: revokes a key; it is refused from now on (every replica within PARLEY_KEY_REFRESH_MS)."
     revokeApiKey(id: ID!): ApiKey!
   }

@@ -12,6 +12,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { AuthFailures } from '../auth/failures.js';
 import type { Authenticator, Principal } from '../auth/keys.js';
 import type { Settings } from '../config/env.js';
+import type { Spend } from '../limits/index.js';
 import { logDestination } from '../logging/format.js';
 import { parleyLogger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -61,6 +62,8 @@ export interface AppDeps {
   tracer?: Tracer;
   /** Stored Responses API responses (the database's); kept in memory when absent. */
   responses?: ResponseStore;
+  /** Prices for each record's cost, and the limiter whose reservations records settle (limits/index.ts). */
+  spend?: Spend;
   logger?: false;
   /** The process's logger (main.ts builds it once, for the store and the app); built from the settings if absent. */
   log?: Logger;
@@ -128,7 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
   app.server.on('connection', (socket) => socket.setNoDelay(true));
   const lifecycle = new Lifecycle();
   const inflight = new Inflight();
-  const recorder = new ChatRecorder(deps.usage, settings.logContent, deps.metrics, deps.tracer);
+  const recorder = new ChatRecorder(deps.usage, settings.logContent, deps.metrics, deps.tracer, deps.spend);
   deps.metrics?.watchInflight(() => inflight.size);
 
   if (settings.corsOrigins.length > 0) {
@@ -137,7 +140,13 @@ export async function buildApp(deps: AppDeps): Promise<ParleyApp> {
     // in onRequest, so error answers and streams (routes/chat.ts copies them) carry them too.
     await app.register(cors, {
       origin: settings.corsOrigins.includes('*') ? '*' : settings.corsOrigins,
-      exposedHeaders: ['x-request-id', 'retry-after', 'retry-after-ms'],
+      exposedHeaders: [
+        'x-request-id',
+        'retry-after',
+        'retry-after-ms',
+        'x-should-retry',
+        ...['limit', 'remaining', 'reset'].flatMap((h) => [`x-ratelimit-${h}-requests`, `x-ratelimit-${h}-tokens`]),
+      ],
       maxAge: 600,
     });
   }

@@ -3,7 +3,7 @@
  * right status; nothing reaches a client as a stack trace or a bare 500 page.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, errors, toApiError, validationError } from '../protocol/errors.js';
+import { ApiError, errors, LimitError, toApiError, validationError } from '../protocol/errors.js';
 import { UpstreamError } from '../providers/errors.js';
 
 /** A Fastify error (body parsing, validation, a connection gone mid-body) or anything a route threw, as the client's error. */
@@ -36,6 +36,6 @@ export function fromFastifyError(err: unknown, request: FastifyRequest): ApiErro
 
 export function sendApiError(reply: FastifyReply, e: ApiError): FastifyReply {
   // An upstream 429's retry-after and x-ratelimit-* go with it.
-  if (e instanceof UpstreamError && e.headers) reply.headers(e.headers);
+  if ((e instanceof UpstreamError || e instanceof LimitError) && e.headers) reply.headers(e.headers);
   return reply.code(e.status).header('content-type', 'application/json; charset=utf-8').send(e.toJson());
 }

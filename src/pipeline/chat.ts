@@ -8,6 +8,7 @@
  * before anything is sent. A client protocol's writer turns the answer into bytes.
  */
 import type { Settings } from '../config/env.js';
+import type { Limiter } from '../limits/limiter.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ChatRequest } from '../protocol/chat.js';
 import { errors, toApiError } from '../protocol/errors.js';
@@ -40,6 +41,8 @@ export interface ChatDeps {
   settings: Pick<Settings, 'upstreamFields'>;
   /** Upstream attempts, failures and failovers are counted here (GET /metrics). */
   metrics?: Metrics;
+  /** Per-key and per-model limits (limits/limiter.ts); null when none can apply. */
+  limiter?: Limiter | null;
 }
 
 const fallbackSpeaker = new BuiltinProvider(0);
@@ -66,6 +69,9 @@ export class ChatPipeline {
     const route = this.deps.router.resolve(body.model);
     // An alias may name the voice platform that uses it (one its requests do not reveal).
     if (route.platform) notePlatform(ctx, route.platform);
+    // Limits: one atomic reservation before any upstream is called (settled when the record is made).
+    const limiter = this.deps.limiter;
+    if (limiter?.applies(ctx, body.model)) await limiter.admit(ctx, body, route);
     const policy = this.deps.settings.upstreamFields;
     const call: Omit<ProviderRequest, 'upstreamModel'> = {
       // The alias's default reasoning effort, when the client set none.

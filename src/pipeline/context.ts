@@ -7,6 +7,7 @@
  * named updates below, so what each step contributes to the record is written once.
  */
 import type { Principal } from '../auth/keys.js';
+import type { Reservation } from '../limits/limiter.js';
 import type { Usage } from '../protocol/chat.js';
 import type { ApiError } from '../protocol/errors.js';
 import type { RequestTrace } from '../tracing/tracer.js';
@@ -14,7 +15,14 @@ import type { AttemptRecord, RequestRecord } from '../usage/record.js';
 import type { CallFacts } from '../voice/platforms/index.js';
 
 /** Fields of the record that are computed when the request ends, not gathered along the way. */
-type Computed = 'keyId' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'durationMs' | 'createdAt';
+type Computed =
+  | 'keyId'
+  | 'promptTokens'
+  | 'completionTokens'
+  | 'totalTokens'
+  | 'durationMs'
+  | 'costMicros'
+  | 'createdAt';
 
 export interface ChatContext extends Omit<RequestRecord, Computed> {
   /** performance.now() when the request arrived. */
@@ -26,6 +34,10 @@ export interface ChatContext extends Omit<RequestRecord, Computed> {
   recorded: boolean;
   /** The request's trace span, when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT). */
   trace?: RequestTrace;
+  /** What the limiter reserved for this request (limits/limiter.ts), settled when its record is made. */
+  limits: Reservation | null;
+  /** x-ratelimit-* headers the answer carries (a protocol's route sets them before its first byte). */
+  limitHeaders: Record<string, string> | null;
 }
 
 export function newContext(
@@ -56,6 +68,8 @@ export function newContext(
     callId: null,
     replayOf: null,
     recorded: false,
+    limits: null,
+    limitHeaders: null,
   };
 }
 
@@ -174,7 +188,7 @@ export function tokenCount(v: unknown): number | null {
 /** A replayed answer cost no upstream tokens, whatever its usage chunk says. */
 const NO_TOKENS: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
-export function toRecord(ctx: ChatContext, now: number): RequestRecord {
+export function toRecord(ctx: ChatContext, now: number, costMicros: number | null = null): RequestRecord {
   const usage = ctx.replayOf ? NO_TOKENS : ctx.usage;
   return {
     requestId: ctx.requestId,
@@ -199,6 +213,7 @@ export function toRecord(ctx: ChatContext, now: number): RequestRecord {
     platform: ctx.platform,
     callId: ctx.callId,
     replayOf: ctx.replayOf,
+    costMicros,
     createdAt: new Date(),
   };
 }

@@ -14,7 +14,8 @@ export type ErrorType =
   | 'server_error'
   | 'upstream_error'
   | 'timeout_error'
-  | 'service_unavailable';
+  | 'service_unavailable'
+  | 'insufficient_quota';
 
 export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -50,6 +51,23 @@ export class ApiError extends Error {
 export class ShuttingDownError extends ApiError {
   constructor(message: string) {
     super(503, message, 'service_unavailable', 'shutting_down');
+  }
+}
+
+/**
+ * A refusal by Parley's own limits (limits/limiter.ts): 429 (503 when the limit store is
+ * unreachable), with the headers OpenAI's clients read — x-ratelimit-*, retry-after(-ms),
+ * and x-should-retry: false where waiting cannot help (an exhausted budget).
+ */
+export class LimitError extends ApiError {
+  constructor(
+    status: number,
+    message: string,
+    type: ErrorType,
+    code: string,
+    readonly headers: Record<string, string>,
+  ) {
+    super(status, message, type, code);
   }
 }
 
@@ -270,6 +288,55 @@ export const errors = {
       'The client closed the connection before its request arrived.',
       'invalid_request_error',
       'client_closed_request',
+    ),
+  // Parley's limits (429; 503 when the limit store is unreachable): limits/limiter.ts.
+  rateLimited: (what: 'requests' | 'tokens', limit: number, scope: string, headers: Record<string, string>) =>
+    new LimitError(
+      429,
+      `Rate limit reached for ${scope} on ${what} per minute: limit ${limit}. Retry after the time in the retry-after header.`,
+      'rate_limit_error',
+      'rate_limit_exceeded',
+      headers,
+    ),
+  requestTooLarge: (tokens: number, limit: number, scope: string, headers: Record<string, string>) =>
+    new LimitError(
+      429,
+      `Request too large for ${scope}: it may use ${tokens} tokens (prompt estimate + max_tokens), more than the limit of ${limit} tokens per minute. Send a smaller request or a lower max_tokens.`,
+      'rate_limit_error',
+      'rate_limit_exceeded',
+      { ...headers, 'x-should-retry': 'false' },
+    ),
+  tooManyParallel: (limit: number, scope: string, headers: Record<string, string>) =>
+    new LimitError(
+      429,
+      `Too many requests in progress for ${scope}: at most ${limit} at a time. Retry when one has finished.`,
+      'rate_limit_error',
+      'too_many_parallel_requests',
+      headers,
+    ),
+  budgetExhausted: (scope: string, budgetUsd: number, period: string, headers: Record<string, string>) =>
+    new LimitError(
+      429,
+      `You exceeded your current quota: the budget of $${budgetUsd} ${period === 'TOTAL' ? 'in total' : `per ${period.toLowerCase()}`} for ${scope} is spent (or this request could exceed it). Ask the administrator to raise it.`,
+      'insufficient_quota',
+      'insufficient_quota',
+      { ...headers, 'x-should-retry': 'false' },
+    ),
+  unpricedModel: (model: string, scope: string) =>
+    new LimitError(
+      400,
+      `The model \`${echoed(model)}\` has no price, so ${scope}'s budget cannot be kept: add it under prices: in PARLEY_CONFIG.`,
+      'invalid_request_error',
+      'model_not_priced',
+      {},
+    ),
+  limitsUnavailable: () =>
+    new LimitError(
+      503,
+      "Parley cannot check this key's limits right now (its limit store, Redis, is unreachable); retry shortly.",
+      'service_unavailable',
+      'limits_unavailable',
+      { 'retry-after': '1', 'retry-after-ms': '1000' },
     ),
   // Parley itself (5xx).
   shuttingDown: () => new ShuttingDownError('Parley is shutting down; retry on another instance.'),

@@ -11,7 +11,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { KeySource, KeyVerdict, Principal } from '../auth/keys.js';
 import { hashKey } from '../auth/keys.js';
-import type { ApiKey, PrismaClient } from '../generated/prisma/client.js';
+import { type ApiKey, Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { hasAny, type Limits, limitsOf } from '../limits/spec.js';
 
 /** What a secret looks like: "pk_" + 32 random bytes in base64url. */
 const SECRET_PREFIX = 'pk_';
@@ -30,6 +31,8 @@ export interface NewApiKey {
   expiresAt?: Date | null;
   /** Model names the key may use; omitted or empty: any model. */
   allowedModels?: string[];
+  /** Rate limits and budget; omitted: none. */
+  limits?: Limits;
 }
 
 export class DbKeys implements KeySource {
@@ -131,7 +134,7 @@ export class DbKeys implements KeySource {
   private async load(): Promise<void> {
     const [rows, total] = await Promise.all([
       this.prisma.apiKey.findMany({
-        select: { id: true, hash: true, expiresAt: true, allowedModels: true, revokedAt: true },
+        select: { id: true, hash: true, expiresAt: true, allowedModels: true, revokedAt: true, limits: true },
       }),
       this.prisma.apiKey.count(),
     ]);
@@ -171,6 +174,7 @@ export class DbKeys implements KeySource {
         hash: hashKey(secret).toString('hex'),
         expiresAt: input.expiresAt ?? null,
         allowedModels: input.allowedModels ?? [],
+        limits: input.limits && hasAny(input.limits) ? input.limits : Prisma.DbNull,
       },
     });
     const active = toActive(key);
@@ -178,6 +182,23 @@ export class DbKeys implements KeySource {
     this.createdHere.set(key.hash, active);
     this.anyKeys = true;
     return { key, secret };
+  }
+
+  /**
+   * Replaces a key's limits (none: `limits` with no field set); in force at once in this
+   * process, on other replicas at their next refresh. Null when there is no such key.
+   */
+  async setLimits(id: string, limits: Limits): Promise<ApiKey | null> {
+    const existing = await this.prisma.apiKey.findUnique({ where: { id }, select: { id: true } });
+    if (!existing) return null;
+    const key = await this.prisma.apiKey.update({
+      where: { id },
+      data: { limits: hasAny(limits) ? limits : Prisma.DbNull },
+    });
+    const active = toActive(key);
+    if (this.active.has(key.hash)) this.active.set(key.hash, active);
+    if (this.createdHere.has(key.hash)) this.createdHere.set(key.hash, active);
+    return key;
   }
 
   /** Revokes a key (refused at once in this process); null when there is no such key. */
@@ -195,11 +216,16 @@ export class DbKeys implements KeySource {
   }
 }
 
-function toActive(r: Pick<ApiKey, 'id' | 'hash' | 'expiresAt' | 'allowedModels'>): ActiveKey {
+function toActive(r: Pick<ApiKey, 'id' | 'hash' | 'expiresAt' | 'allowedModels' | 'limits'>): ActiveKey {
+  const limits = limitsOf(r.limits);
   return {
     id: r.id,
     hash: Buffer.from(r.hash, 'hex'),
     expiresAt: r.expiresAt,
-    principal: { keyId: r.id, ...(r.allowedModels.length > 0 ? { allowedModels: r.allowedModels } : {}) },
+    principal: {
+      keyId: r.id,
+      ...(r.allowedModels.length > 0 ? { allowedModels: r.allowedModels } : {}),
+      ...(limits ? { limits } : {}),
+    },
   };
 }

@@ -79,6 +79,7 @@ export const REQUEST_LOG_COLUMNS = {
   platform: 'text',
   callId: 'text',
   replayOf: 'text',
+  costMicros: 'bigint',
   createdAt: 'timestamp(3) with time zone',
 } as const;
 
@@ -136,6 +137,8 @@ function rawColumnValue({ id, r }: PendingRecord, c: (typeof COLUMNS)[number]): 
       return r.vapi?.customerNumber ?? null;
     case 'attemptCount':
       return r.attempts?.length ?? null;
+    case 'costMicros':
+      return r.costMicros ?? null; // absent from records spilled by an older version
     default:
       return r[c];
   }

@@ -67,6 +67,8 @@ export interface RequestRecord {
   callId: string | null;
   /** Answered from an earlier request's result (same Idempotency-Key): that request's id. No upstream tokens were spent. */
   replayOf: string | null;
+  /** What the request cost in micro-dollars (cost/cost.ts); null when its model has no price or nothing was counted. */
+  costMicros: number | null;
   createdAt: Date;
 }
 

@@ -25,6 +25,7 @@ export function sampleRecord(requestId: string, over: Partial<RequestRecord> = {
     platform: null,
     callId: null,
     replayOf: null,
+    costMicros: null,
     createdAt: new Date('2026-11-22T08:00:00.123Z'),
     ...over,
   };

@@ -1,5 +1,6 @@
 /** usage(from, to, groupBy) and requestLogs(filter, first, after): admin key only. */
 import type { IResolvers } from 'mercurius';
+import { usdOf } from '../../cost/cost.js';
 import type { Prisma, RequestLog } from '../../generated/prisma/client.js';
 import { requireAdmin } from '../auth.js';
 import type { GraphqlDeps } from '../context.js';
@@ -24,6 +25,7 @@ interface UsageRow {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  costUsd: number | null;
 }
 
 interface Filter {
@@ -85,7 +87,8 @@ export function usageResolvers({ prisma, pool, adminConfigured }: GraphqlDeps): 
                   (count(*) FILTER (WHERE r.status >= 400))::int AS errors,
                   coalesce(sum(r."promptTokens"), 0)::float8 AS "promptTokens",
                   coalesce(sum(r."completionTokens"), 0)::float8 AS "completionTokens",
-                  coalesce(sum(r."totalTokens"), 0)::float8 AS "totalTokens"
+                  coalesce(sum(r."totalTokens"), 0)::float8 AS "totalTokens",
+                  (sum(r."costMicros") / 1000000.0)::float8 AS "costUsd"
              FROM "RequestLog" r
              ${args.groupBy === 'KEY' ? 'LEFT JOIN "ApiKey" k ON k.id::text = r."keyId"' : ''}
             WHERE r."createdAt" >= $1 AND r."createdAt" < $2
@@ -114,6 +117,7 @@ export function usageResolvers({ prisma, pool, adminConfigured }: GraphqlDeps): 
         return {
           nodes: page.map((r) => ({
             ...r,
+            costUsd: usdOf(r.costMicros),
             vapi:
               r.vapiCallId || r.vapiAssistantId || r.vapiCustomerNumber
                 ? { callId: r.vapiCallId, assistantId: r.vapiAssistantId, customerNumber: r.vapiCustomerNumber }

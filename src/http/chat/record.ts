@@ -5,6 +5,7 @@
  * (auth/failures.ts), so nobody without a key can write rows or crowd out real records.
  */
 import type { FastifyRequest } from 'fastify';
+import type { Spend } from '../../limits/index.js';
 import { capped } from '../../logging/limits.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { ChatContext } from '../../pipeline/context.js';
@@ -20,6 +21,8 @@ export class ChatRecorder {
     private readonly metrics?: Metrics,
     /** Starts each request's trace span (OTEL_EXPORTER_OTLP_ENDPOINT); none when tracing is off. */
     private readonly tracer?: Tracer,
+    /** Prices (each record's cost) and the limiter (its reservation settled here, once per request). */
+    private readonly spend?: Spend,
   ) {}
 
   /** A request's context was made: its trace span starts, under the caller's `traceparent` if any. */
@@ -31,7 +34,9 @@ export class ChatRecorder {
     if (ctx.recorded) return;
     ctx.recorded = true;
     if (ctx.principal === null) return;
-    const record = toRecord(ctx, performance.now());
+    const cost = this.costOf(ctx);
+    this.spend?.limiter?.settle(ctx, cost);
+    const record = toRecord(ctx, performance.now(), cost);
     // No key, and no prompt text unless PARLEY_LOG_CONTENT says so: ids, sizes and timings.
     // Names a client or upstream chose are capped (a 10 MB model name must not make a 10 MB line).
     request.log.info(
@@ -45,6 +50,7 @@ export class ChatRecorder {
         status: record.status,
         errorType: capped(record.errorType) ?? undefined,
         tokens: record.totalTokens ?? undefined,
+        costMicros: record.costMicros ?? undefined,
         ttftMs: record.ttftMs ?? undefined,
         durationMs: record.durationMs,
         clientAborted: record.clientAborted || undefined,
@@ -60,5 +66,13 @@ export class ChatRecorder {
     this.sink.record(record);
     this.metrics?.requestFinished(record);
     ctx.trace?.end(record);
+  }
+
+  /** The upstream's bill for the request: nothing for the offline model or a fallback sentence, null when unpriced. */
+  private costOf(ctx: ChatContext): number | null {
+    if (!this.spend || ctx.usage === null) return null;
+    // The offline model, a fallback sentence and a replayed answer (Idempotency-Key) cost nothing.
+    if (ctx.fallback || ctx.provider === 'builtin' || ctx.replayOf) return 0;
+    return this.spend.prices.cost(ctx.upstreamModel, ctx.usage);
   }
 }

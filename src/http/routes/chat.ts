@@ -109,6 +109,8 @@ export async function chatRoutes(app: FastifyInstance, deps: ChatRouteDeps): Pro
           // With an Idempotency-Key seen before, the earlier request's answer (voice/idempotency/).
           const run = (s: AbortSignal) => deps.pipeline.run(request.body, ctx, s, request.log);
           const answer = await deps.idempotency.answer(request.headers, request.body, ctx, signal, run);
+          // The limits' x-ratelimit-* go with the answer (a stream's with its first chunk).
+          if (ctx.limitHeaders) reply.headers(ctx.limitHeaders);
           await writeAnswer(reply, answer, ctx, {
             includeUsage: includeUsageOf(request.body),
             signal,

@@ -158,6 +158,8 @@ export async function messagesRoutes(app: FastifyInstance, deps: ProtocolDeps): 
             relayed = true;
           });
           const answer = await deps.pipeline.run(chat, ctx, signal, request.log, direct);
+          // The limits' x-ratelimit-* go with the answer (a stream's with its first event).
+          if (ctx.limitHeaders) reply.headers(ctx.limitHeaders);
           if (relayed) {
             await relayMessages(reply, answer, ctx, { signal, log: request.log });
             return;

@@ -145,6 +145,8 @@ async function createRoutes(app: FastifyInstance, deps: ResponsesDeps): Promise<
             }
           };
           const answer = await deps.pipeline.run(chatRequest, ctx, signal, request.log);
+          // The limits' x-ratelimit-* go with the answer (a stream's with its first event).
+          if (ctx.limitHeaders) reply.headers(ctx.limitHeaders);
           if (answer.kind === 'json') await writeJson(reply, answer.body, ctx, meta, keep);
           else await writeStream(reply, answer.events, ctx, meta, { signal, log: request.log, keep });
         }),
