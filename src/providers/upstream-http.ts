@@ -72,3 +72,26 @@ export function toUpstreamError(err: unknown, id: string, maxBytes: number): Err
   const code = (err as { code?: string })?.code;
   return upstreamErrors.unreachable(id, code);
 }
+
+/**
+ * A whole JSON answer: its text (an OpenAI-compatible body is relayed as received) and its
+ * parsed value. A transport failure while reading is mapped as above; text that is not JSON
+ * is the upstream's fault (502). What the value must look like is each provider's to check.
+ */
+export async function readJsonBody(
+  res: Dispatcher.ResponseData,
+  id: string,
+  maxBytes: number,
+): Promise<{ text: string; value: unknown }> {
+  let text: string;
+  try {
+    text = await res.body.text();
+  } catch (err) {
+    throw toUpstreamError(err, id, maxBytes);
+  }
+  try {
+    return { text, value: JSON.parse(text) };
+  } catch {
+    throw upstreamErrors.notJson(id);
+  }
+}

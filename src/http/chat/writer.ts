@@ -19,7 +19,6 @@ import { type AttemptLog, logAttemptFailure } from '../../pipeline/attempt-log.j
 import type { Answer } from '../../pipeline/chat.js';
 import {
   type ChatContext,
-  noteClientAbort,
   noteCompleted,
   noteEstimatedUsage,
   noteFailure,
@@ -28,9 +27,10 @@ import {
   tokenCount,
 } from '../../pipeline/context.js';
 import type { ChatRequest, Usage } from '../../protocol/chat.js';
-import { type ErrorBody, errorBody, ShuttingDownError, toApiError } from '../../protocol/errors.js';
+import { type ErrorBody, errorBody } from '../../protocol/errors.js';
 import { type UpstreamError, upstreamErrors } from '../../providers/errors.js';
 import { RelayedStream } from '../../usage/estimate.js';
+import { streamFailure } from '../stream-failure.js';
 import { SseWriter, startSse } from './sse.js';
 
 const HAS_USAGE = /"usage"\s*:\s*\{/;
@@ -131,19 +131,8 @@ async function relayStream(
       }
     }
   } catch (err) {
-    const reason: unknown = opts.signal.reason;
-    if (opts.signal.aborted && !(reason instanceof ShuttingDownError)) {
-      if (!res.writableEnded) noteClientAbort(ctx);
-      if (!started) reply.hijack();
-      if (!res.destroyed) res.destroy();
-      return;
-    }
-    const shutdown = reason instanceof ShuttingDownError;
-    const failure = shutdown ? reason : err;
-    if (!shutdown) logAttemptFailure(opts.log, err, ctx.provider, ctx.upstreamModel, undefined, started);
-    if (!started) throw failure;
-    const e = toApiError(failure);
-    noteFailure(ctx, e, false);
+    const e = streamFailure(err, reply, ctx, opts.signal, opts.log, started);
+    if (!e) return;
     out.endWithError(e.toBody());
     return;
   }

@@ -10,17 +10,10 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { startSse } from '../../http/chat/sse.js';
-import { type AttemptLog, logAttemptFailure } from '../../pipeline/attempt-log.js';
+import { streamFailure } from '../../http/stream-failure.js';
+import type { AttemptLog } from '../../pipeline/attempt-log.js';
 import type { Answer } from '../../pipeline/chat.js';
-import {
-  type ChatContext,
-  noteClientAbort,
-  noteCompleted,
-  noteFailure,
-  noteFirstByte,
-  noteUsage,
-} from '../../pipeline/context.js';
-import { ShuttingDownError, toApiError } from '../../protocol/errors.js';
+import { type ChatContext, noteCompleted, noteFailure, noteFirstByte, noteUsage } from '../../pipeline/context.js';
 import { upstreamErrors } from '../../providers/errors.js';
 import { anthropicErrorBody } from './envelope.js';
 import { type AnthropicUsageIn, chatUsageOf } from './passthrough.js';
@@ -88,19 +81,8 @@ export async function relayMessages(
     if (!stopped) throw upstreamErrors.streamIncomplete(ctx.provider, 'closed the stream before it finished');
     out.end();
   } catch (err) {
-    const reason: unknown = signal.reason;
-    if (signal.aborted && !(reason instanceof ShuttingDownError)) {
-      if (!res.writableEnded) noteClientAbort(ctx);
-      if (!started) reply.hijack();
-      if (!res.destroyed) res.destroy();
-      return;
-    }
-    const shutdown = reason instanceof ShuttingDownError;
-    const failure = shutdown ? reason : err;
-    if (!shutdown) logAttemptFailure(opts.log, err, ctx.provider, ctx.upstreamModel, undefined, started);
-    if (!started) throw failure;
-    const e = toApiError(failure);
-    noteFailure(ctx, e, false);
+    const e = streamFailure(err, reply, ctx, signal, opts.log, started);
+    if (!e) return;
     out.event('error', anthropicErrorBody(e, ctx.requestId), signal);
     out.end();
   }

@@ -9,10 +9,10 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { startSse } from '../../http/chat/sse.js';
+import { streamFailure } from '../../http/stream-failure.js';
 import { streamEvents } from '../../pipeline/answer-events.js';
 import { type AttemptLog, logAttemptFailure } from '../../pipeline/attempt-log.js';
-import { type ChatContext, noteClientAbort, noteFailure, noteFirstByte, noteUsage } from '../../pipeline/context.js';
-import { ShuttingDownError, toApiError } from '../../protocol/errors.js';
+import { type ChatContext, noteFirstByte, noteUsage } from '../../pipeline/context.js';
 import { upstreamErrors } from '../../providers/errors.js';
 import { ResponseAssembly, type ResponseMeta, type ResponseObject } from './response.js';
 import { EventWriter } from './sse.js';
@@ -49,19 +49,8 @@ export async function writeStream(
       if (slowClient) await slowClient;
     }
   } catch (err) {
-    const reason: unknown = opts.signal.reason;
-    if (opts.signal.aborted && !(reason instanceof ShuttingDownError)) {
-      if (!res.writableEnded) noteClientAbort(ctx);
-      if (!started) reply.hijack();
-      if (!res.destroyed) res.destroy();
-      return;
-    }
-    const shutdown = reason instanceof ShuttingDownError;
-    const failure = shutdown ? reason : err;
-    if (!shutdown) logAttemptFailure(opts.log, err, ctx.provider, ctx.upstreamModel, undefined, started);
-    if (!started) throw failure;
-    const e = toApiError(failure);
-    noteFailure(ctx, e, false);
+    const e = streamFailure(err, reply, ctx, opts.signal, opts.log, started);
+    if (!e) return;
     const { events, response } = assembly.fail(e);
     await opts.keep(response);
     out.end(events);

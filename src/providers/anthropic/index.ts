@@ -17,7 +17,7 @@ import { upstreamErrors } from '../errors.js';
 import type { UpstreamModel } from '../openai-compatible/index.js';
 import { sseData } from '../sse-data.js';
 import type { Provider, ProviderRequest, ProviderResponse } from '../types.js';
-import { guard, toUpstreamError } from '../upstream-http.js';
+import { guard, readJsonBody, toUpstreamError } from '../upstream-http.js';
 import { anthropicHttpError } from './errors.js';
 import { messagesBody } from './request.js';
 import { type AnthropicMessage, completionId, messageEvents } from './response.js';
@@ -94,18 +94,7 @@ export class AnthropicProvider implements Provider {
     const created = Math.floor(Date.now() / 1000);
     if (req.stream) return this.stream(res, req.upstreamModel, created);
 
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw toUpstreamError(err, this.id, this.maxResponseBytes);
-    }
-    let message: AnthropicMessage;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      throw upstreamErrors.notJson(this.id);
-    }
+    const message = (await readJsonBody(res, this.id, this.maxResponseBytes)).value as AnthropicMessage;
     if (
       message === null ||
       typeof message !== 'object' ||

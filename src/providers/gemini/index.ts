@@ -10,7 +10,7 @@ import { type CompletionMeta, renderChunks, renderCompletion } from '../completi
 import { upstreamErrors } from '../errors.js';
 import { sseData } from '../sse-data.js';
 import type { Provider, ProviderRequest, ProviderResponse } from '../types.js';
-import { guard, toUpstreamError } from '../upstream-http.js';
+import { guard, readJsonBody, toUpstreamError } from '../upstream-http.js';
 import { httpError } from './errors.js';
 import { DEFAULT_IMAGE_FETCH, ImageFetcher, type ImageFetchOptions } from './images.js';
 import { toGeminiRequest } from './request.js';
@@ -101,18 +101,7 @@ export class GeminiProvider implements Provider {
       const data = guard(sseData(res.body), this.id, this.maxResponseBytes);
       return { kind: 'stream', events: renderChunks(streamEvents(data, reader, this.id), meta, this.id) };
     }
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw toUpstreamError(err, this.id, this.maxResponseBytes);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw upstreamErrors.notJson(this.id);
-    }
+    const parsed = (await readJsonBody(res, this.id, this.maxResponseBytes)).value;
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw upstreamErrors.notCompletion(this.id);
     }

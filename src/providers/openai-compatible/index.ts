@@ -10,7 +10,7 @@ import { allowlisted } from '../../protocol/upstream-fields.js';
 import { type UpstreamError, upstreamErrors } from '../errors.js';
 import { sseData } from '../sse-data.js';
 import type { Provider, ProviderRequest, ProviderResponse } from '../types.js';
-import { PLAIN_CODE, readErrorText, retryHeaders, toUpstreamError } from '../upstream-http.js';
+import { PLAIN_CODE, readErrorText, readJsonBody, retryHeaders, toUpstreamError } from '../upstream-http.js';
 import { ChunkRepair } from './chunk-repair.js';
 
 export interface OpenAICompatibleOptions {
@@ -114,18 +114,7 @@ export class OpenAICompatibleProvider implements Provider {
       }
       return { kind: 'stream', events: relayed(res.body, this.id, this.maxResponseBytes) };
     }
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw toUpstreamError(err, this.id, this.maxResponseBytes);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw upstreamErrors.notJson(this.id);
-    }
+    const { text, value: parsed } = await readJsonBody(res, this.id, this.maxResponseBytes);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw upstreamErrors.notCompletion(this.id);
     }
