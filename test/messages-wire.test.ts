@@ -354,6 +354,9 @@ describe('Messages API on the wire', () => {
     const rec = sink.records.find((r) => r.requestId === requestId);
     assert.equal(rec?.route, 'anthropic');
     assert.equal(rec?.clientAborted, true);
+    // What was streamed before the client left is counted (Parley's tokenizer), never recorded as zero.
+    assert.equal(rec?.usageEstimated, true);
+    assert.ok((rec?.completionTokens ?? 0) > 0, `completion tokens ${rec?.completionTokens}`);
     up.scenarios.set('*', { kind: 'text' });
   });
 });

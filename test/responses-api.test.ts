@@ -549,6 +549,9 @@ describe('Responses API — length and upstream failures', () => {
     for (let i = 0; i < 200 && !usage.records.some((r) => r.clientAborted); i++) await sleep(10);
     const rec = usage.records.find((r) => r.clientAborted);
     assert.equal(rec?.route, 'responses');
+    // What was streamed before the client left is counted (Parley's tokenizer), never recorded as zero.
+    assert.equal(rec?.usageEstimated, true);
+    assert.ok((rec?.completionTokens ?? 0) > 0, `completion tokens ${rec?.completionTokens}`);
     mock.scenarios.set('*', { kind: 'text' });
   });
 

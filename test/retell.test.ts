@@ -210,6 +210,11 @@ describe('Retell LLM WebSocket', () => {
     await sleep(50);
     const byId = new Map(sink.records.map((r) => [r.requestId.split(':').at(-1), r]));
     assert.equal(byId.get('1')!.clientAborted, true, 'the superseded response is recorded as interrupted');
+    // Barge-in billing: what was said before the interruption is counted, never recorded as zero.
+    const superseded = byId.get('1')!;
+    assert.equal(superseded.usageEstimated, true);
+    assert.ok((superseded.completionTokens ?? 0) > 0, `completion tokens ${superseded.completionTokens}`);
+    assert.ok((superseded.promptTokens ?? 0) > 0, `prompt tokens ${superseded.promptTokens}`);
     assert.equal(byId.get('2')!.clientAborted, false);
     assert.equal(byId.get('2')!.callId, 'call_supersede');
   });

@@ -17,15 +17,8 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { type AttemptLog, logAttemptFailure } from '../../pipeline/attempt-log.js';
 import type { Answer } from '../../pipeline/chat.js';
-import {
-  type ChatContext,
-  noteCompleted,
-  noteEstimatedUsage,
-  noteFailure,
-  noteFirstByte,
-  noteUsage,
-  tokenCount,
-} from '../../pipeline/context.js';
+import { type ChatContext, noteCompleted, noteFailure, noteFirstByte, noteUsage } from '../../pipeline/context.js';
+import { noteRelayedUsage } from '../../pipeline/relayed-usage.js';
 import type { ChatRequest, Usage } from '../../protocol/chat.js';
 import { type ErrorBody, errorBody } from '../../protocol/errors.js';
 import { type UpstreamError, upstreamErrors } from '../../providers/errors.js';
@@ -67,9 +60,7 @@ export async function writeAnswer(
   try {
     await relayStream(reply, answer.events, ctx, opts, relayed);
   } finally {
-    if (tokenCount(ctx.usage?.completion_tokens) === null && (!relayed.empty || opts.signal.aborted)) {
-      noteEstimatedUsage(ctx, relayed.usage(opts.request, ctx.usage));
-    }
+    noteRelayedUsage(ctx, relayed, opts.request, opts.signal.aborted);
   }
 }
 

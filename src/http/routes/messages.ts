@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { completionEvents, streamEvents } from '../../pipeline/answer-events.js';
 import type { ChatPipeline } from '../../pipeline/chat.js';
 import { noteCompleted } from '../../pipeline/context.js';
+import { keptIn, noteRelayedUsage } from '../../pipeline/relayed-usage.js';
 import { errors } from '../../protocol/errors.js';
 import { countInputTokens, imageTokens } from '../../protocols/anthropic-messages/count-tokens.js';
 import { sendAnthropicError } from '../../protocols/anthropic-messages/envelope.js';
@@ -31,6 +32,7 @@ import { writeMessageStream } from '../../protocols/anthropic-messages/stream-wr
 import { newId } from '../../protocols/anthropic-messages/wire.js';
 import type { CompletionEvent } from '../../providers/completion-events.js';
 import type { Route } from '../../routing/router.js';
+import { RelayedStream } from '../../usage/estimate.js';
 import { estimatePromptTokens } from '../../usage/tokens.js';
 import { fromFastifyError } from '../errors.js';
 import { addRequestScope, type ProtocolDeps, serve } from '../request-scope.js';
@@ -170,11 +172,17 @@ export async function messagesRoutes(app: FastifyInstance, deps: ProtocolDeps): 
             estimatedInputTokens: estimatePromptTokens(chat) + imageTokens(body),
           };
           if (answer.kind === 'stream') {
-            await writeMessageStream(reply, streamEvents(answer.events, ctx.provider), ctx, {
-              signal,
-              log: request.log,
-              meta,
-            });
+            // Kept in case the stream ends without the upstream's usage (pipeline/relayed-usage.ts).
+            const relayedPayloads = new RelayedStream();
+            try {
+              await writeMessageStream(reply, streamEvents(keptIn(answer.events, relayedPayloads), ctx.provider), ctx, {
+                signal,
+                log: request.log,
+                meta,
+              });
+            } finally {
+              noteRelayedUsage(ctx, relayedPayloads, chat, signal.aborted);
+            }
             return;
           }
           const events: CompletionEvent[] = completionEvents(answer.body, ctx.provider);

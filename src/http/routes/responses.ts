@@ -11,6 +11,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { noteRequest } from '../../pipeline/context.js';
+import { keptIn, noteRelayedUsage } from '../../pipeline/relayed-usage.js';
 import { echoed, errors } from '../../protocol/errors.js';
 import { ref } from '../../protocol/schemas.js';
 import { type Item, inputItemsOf, newId } from '../../protocols/responses/items.js';
@@ -20,6 +21,7 @@ import type { ResponseMeta, ResponseObject } from '../../protocols/responses/res
 import { CreateResponseBody } from '../../protocols/responses/schema.js';
 import { historyOf, type ResponseStore } from '../../protocols/responses/store.js';
 import { writeStream } from '../../protocols/responses/stream-writer.js';
+import { RelayedStream } from '../../usage/estimate.js';
 import { sendApiError } from '../errors.js';
 import { addRequestScope, type ProtocolDeps, serve } from '../request-scope.js';
 
@@ -148,7 +150,15 @@ async function createRoutes(app: FastifyInstance, deps: ResponsesDeps): Promise<
           // The limits' x-ratelimit-* go with the answer (a stream's with its first event).
           if (ctx.limitHeaders) reply.headers(ctx.limitHeaders);
           if (answer.kind === 'json') await writeJson(reply, answer.body, ctx, meta, keep);
-          else await writeStream(reply, answer.events, ctx, meta, { signal, log: request.log, keep });
+          else {
+            // Kept in case the stream ends without the upstream's usage (pipeline/relayed-usage.ts).
+            const relayed = new RelayedStream();
+            try {
+              await writeStream(reply, keptIn(answer.events, relayed), ctx, meta, { signal, log: request.log, keep });
+            } finally {
+              noteRelayedUsage(ctx, relayed, chatRequest, signal.aborted);
+            }
+          }
         }),
     );
   }

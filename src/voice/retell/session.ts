@@ -21,8 +21,10 @@ import {
   notePlatform,
   noteUsage,
 } from '../../pipeline/context.js';
+import { noteRelayedUsage } from '../../pipeline/relayed-usage.js';
 import type { Usage } from '../../protocol/chat.js';
 import { toApiError } from '../../protocol/errors.js';
+import { RelayedStream } from '../../usage/estimate.js';
 import { BadFrame, chatRequestFor, type Inbound, out, parseInbound } from './events.js';
 
 /** Abort reasons: a newer response_id arrived; the call's socket closed. */
@@ -107,13 +109,16 @@ export class RetellSession {
     const ctx: ChatContext = newContext(`${request.id}:${ev.responseId}`, 'retell', performance.now(), principal);
     notePlatform(ctx, 'retell', { callId: this.opts.callId });
     const live = () => this.current === gen && !gen.ac.signal.aborted;
+    const body = chatRequestFor(this.opts.model, this.opts.system, ev);
+    // What was relayed, counted when a barge-in ends the stream before the upstream's usage.
+    const relayed = new RelayedStream();
     try {
-      const body = chatRequestFor(this.opts.model, this.opts.system, ev);
       const answer = await pipeline.run(body, ctx, gen.ac.signal, request.log);
       if (answer.kind === 'json') throw new TypeError('the pipeline answered a streamed request with JSON');
       for await (const data of answer.events) {
         if (!live()) break;
         if (data === '[DONE]') break;
+        relayed.push(data);
         const content = this.read(data, ctx);
         if (content === '') continue;
         if (ctx.ttftMs === null) noteFirstByte(ctx);
@@ -137,6 +142,7 @@ export class RetellSession {
       }
     } finally {
       if (this.current === gen) this.current = null;
+      noteRelayedUsage(ctx, relayed, body, gen.ac.signal.aborted);
       recorder.finish(request, ctx);
     }
   }
