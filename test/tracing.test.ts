@@ -10,6 +10,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { startMockAnthropic } from './helpers/mock-anthropic.js';
+import { startMockGemini } from './helpers/mock-gemini.js';
 import { startMockUpstream } from './helpers/mock-upstream.js';
 import { postJson, startParley } from './helpers/parley.js';
 
@@ -135,6 +137,51 @@ describe('OpenTelemetry traces', () => {
       assert.doesNotMatch(JSON.stringify(collector.spans), /"hi"/);
     } finally {
       await up.close();
+      collector.server.close();
+    }
+  });
+
+  it('sends each attempt its traceparent on the Anthropic and Gemini providers too', async () => {
+    const collector = await startCollector();
+    const claude = await startMockAnthropic();
+    const google = await startMockGemini();
+    claude.scenarios.set('*', { kind: 'http-error', status: 529, type: 'overloaded_error' });
+    const p = await startParley(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
+      {
+        providers: {
+          claude: { type: 'anthropic', baseUrl: claude.url, apiKey: 'sk-ant-test' },
+          google: { type: 'gemini', baseUrl: google.url, apiKey: google.apiKey },
+        },
+        models: {
+          voice: {
+            targets: [
+              { provider: 'claude', model: 'claude-haiku-4-5' },
+              { provider: 'google', model: 'gemini-2.5-flash' },
+            ],
+          },
+        },
+      },
+    );
+    try {
+      const res = await postJson(
+        `${p.url}/v1/chat/completions`,
+        { model: 'voice', messages },
+        { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` },
+      );
+      assert.equal(res.status, 200);
+      await res.text();
+    } finally {
+      await p.close();
+    }
+    try {
+      const attempts = collector.spans.filter((s) => s.kind === 3);
+      const spanOf = (provider: string) => attempts.find((c) => attr(c, 'gen_ai.provider.name') === provider)!.spanId;
+      assert.equal(claude.received[0]?.headers.traceparent, `00-${TRACE_ID}-${spanOf('claude')}-01`);
+      assert.equal(google.received[0]?.headers.traceparent, `00-${TRACE_ID}-${spanOf('google')}-01`);
+    } finally {
+      await claude.close();
+      await google.close();
       collector.server.close();
     }
   });

@@ -89,7 +89,7 @@ export class AnthropicProvider implements Provider {
       stream: req.stream,
       defaultMaxTokens: this.defaultMaxTokens,
     });
-    const res = await this.post(JSON.stringify(body), req.signal, req.requestId);
+    const res = await this.post(JSON.stringify(body), req.signal, req.requestId, this.path, req.traceparent);
     if (res.statusCode !== 200) throw await anthropicHttpError(res, this.id);
     const created = Math.floor(Date.now() / 1000);
     if (req.stream) return this.stream(res, req.upstreamModel, created);
@@ -194,12 +194,13 @@ export class AnthropicProvider implements Provider {
     signal: AbortSignal,
     requestId: string,
     path = this.path,
+    traceparent?: string,
   ): Promise<Dispatcher.ResponseData> {
     try {
       return await this.pool.request({
         path,
         method: 'POST',
-        headers: { ...this.headers, 'x-request-id': requestId },
+        headers: { ...this.headers, 'x-request-id': requestId, ...(traceparent ? { traceparent } : {}) },
         body,
         signal,
       });

@@ -78,7 +78,11 @@ export class GeminiProvider implements Provider {
       res = await this.pool.request({
         path,
         method: 'POST',
-        headers: { ...this.headers, accept: req.stream ? 'text/event-stream' : 'application/json' },
+        headers: {
+          ...this.headers,
+          accept: req.stream ? 'text/event-stream' : 'application/json',
+          ...(req.traceparent ? { traceparent: req.traceparent } : {}),
+        },
         body,
         signal: req.signal,
       });
