@@ -253,7 +253,8 @@ describe('OpenAI requests as Gemini requests', () => {
       ).generationConfig,
       {
         stopSequences: ['a', 'b'],
-        maxOutputTokens: 70,
+        // Both limits set: the tighter one holds, for every client (voice/platforms/normalise.ts).
+        maxOutputTokens: 50,
         temperature: 1.7,
         topP: 0.9,
         seed: 7,
