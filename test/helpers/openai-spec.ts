@@ -1,10 +1,12 @@
 /**
  * Validates what Parley sends against the official OpenAI OpenAPI spec itself
  * (../shared/spec/openai-openapi.yaml), read independently of Parley's generated copy.
- * A clone without ../shared falls back to that committed copy, and says so.
+ * A clone without ../shared falls back to the committed copy of the whole spec
+ * (test/fixtures/openai-openapi.yaml.gz, the Responses schemas included), and says so.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 
@@ -30,29 +32,29 @@ function nullableToJsonSchema(node: unknown): unknown {
   return o;
 }
 
+/** The committed copy of the same spec (compared with ../shared's by a test), for clones without ../shared. */
+const VENDORED_SPEC = new URL('../fixtures/openai-openapi.yaml.gz', import.meta.url);
+
+/** The spec's YAML: ../shared's when it is there, else the committed copy. */
+export function openaiSpecText(): string {
+  if (HAVE_OPENAI_SPEC) return readFileSync(OPENAI_SPEC, 'utf8');
+  console.log(`# ${OPENAI_SPEC} not found: using the committed copy of the spec (test/fixtures)`);
+  return gunzipSync(readFileSync(VENDORED_SPEC)).toString('utf8');
+}
+
 let ajv: Ajv2020 | undefined;
 function load(): Ajv2020 {
   if (ajv) return ajv;
   ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-  if (HAVE_OPENAI_SPEC) {
-    const spec = parse(readFileSync(OPENAI_SPEC, 'utf8')) as { components: { schemas: Record<string, unknown> } };
-    ajv.addSchema({ $id: 'openai', components: { schemas: nullableToJsonSchema(spec.components.schemas) } });
-  } else {
-    console.log(`# ${OPENAI_SPEC} not found: validating against Parley's committed copy of the spec's schemas`);
-    const copy = JSON.parse(
-      readFileSync(new URL('../../src/protocol/openai/schemas.json', import.meta.url), 'utf8'),
-    ) as Record<string, object>;
-    for (const s of Object.values(copy)) ajv.addSchema(s);
-  }
+  const spec = parse(openaiSpecText()) as { components: { schemas: Record<string, unknown> } };
+  ajv.addSchema({ $id: 'openai', components: { schemas: nullableToJsonSchema(spec.components.schemas) } });
   return ajv;
 }
 
 /** Throws with Ajv's errors when `value` is not a valid instance of the named spec schema. */
 export function assertSpec(schema: string, value: unknown): void {
   const validator = load();
-  const validate = HAVE_OPENAI_SPEC
-    ? validator.getSchema(`openai#/components/schemas/${schema}`)
-    : validator.getSchema(schema);
+  const validate = validator.getSchema(`openai#/components/schemas/${schema}`);
   if (!validate) throw new Error(`no schema ${schema} in the spec`);
   if (!validate(value)) {
     throw new Error(
